@@ -1,0 +1,185 @@
+"""The command line: parses, calls the library, prints. User errors never show a traceback."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import yaml
+
+from densekit.errors import DensekitError
+
+# flag -> dotted configuration key. Values are passed as text and validated by the config.
+TRAIN_FLAGS = {
+    "--data": ("data.source", "dataset name (digits, moons, fashion-mnist, …) or CSV/TSV/NPZ path"),
+    "--test-data": ("data.test", "separate labelled test file"),
+    "--validation-data": ("data.validation", "separate labelled validation file"),
+    "--label": ("data.label", "label column of a table: name, or index from 0"),
+    "--task": ("data.task", "binary | multiclass | multilabel | regression (default: inferred)"),
+    "--validation-split": ("data.validation_split", "fraction held out for validation (0.2)"),
+    "--test-split": ("data.test_split", "fraction held out for testing when the data has no test part (0.2)"),
+    "--hidden": ("model.hidden", "hidden layer widths, e.g. 128,64; 'none' for a linear model"),
+    "--activation": ("model.activation", "relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, linear; or one per layer: relu,tanh"),
+    "--dropout": ("model.dropout", "dropout rate after each hidden layer (0.2)"),
+    "--loss": ("model.loss", "cross_entropy, binary_cross_entropy, mse, mae, huber (default: by task)"),
+    "--l2": ("model.l2", "L2 penalty on kernels"),
+    "--l1": ("model.l1", "L1 penalty on kernels"),
+    "--label-smoothing": ("model.label_smoothing", "multiclass cross-entropy label smoothing"),
+    "--optimizer": ("train.optimizer", "sgd, adagrad, rmsprop, adam, adamw (adam)"),
+    "--lr": ("train.lr", "learning rate (0.001)"),
+    "--momentum": ("train.momentum", "momentum for sgd/rmsprop"),
+    "--batch-size": ("train.batch_size", "rows per step (32)"),
+    "--epochs": ("train.epochs", "passes over the training data (20)"),
+    "--steps": ("train.steps", "total optimizer steps; overrides --epochs"),
+    "--schedule": ("train.schedule", "constant, step, cosine, one_cycle, plateau"),
+    "--clip-norm": ("train.clip_norm", "clip gradients to this global norm"),
+    "--eval-every": ("train.eval_every", "evaluate every N steps instead of every epoch"),
+    "--periods": ("train.periods", "evaluate this many times, evenly spaced"),
+    "--patience": ("train.early_stopping.patience", "early stopping after N evaluations without improvement"),
+    "--class-weight": ("train.class_weight", "'balanced' or a YAML mapping such as '{0: 1, 1: 5}'"),
+    "--seed": ("train.seed", "random seed (0)"),
+    "--device": ("train.device", "auto | cpu | cuda"),
+    "--out": ("out", "run directory (default runs/<data>-<time>); never overwritten"),
+}
+SWITCHES = {"--batch-norm": ("model.batch_norm", "batch normalisation after each hidden Dense"),
+            "--nesterov": ("train.nesterov", "Nesterov momentum (sgd)"),
+            "--no-bias": ("model.use_bias", "dense layers without bias")}
+LIST_KEYS = {"model.hidden", "model.activation"}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="densekit", description="Train, evaluate and predict with dense neural networks.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    train = sub.add_parser("train", help="train a network and write a run directory")
+    add_config_arguments(train)
+    summary = sub.add_parser("summary", help="print the layer table of a configuration")
+    add_config_arguments(summary)
+    evaluate = sub.add_parser("evaluate", help="score a run's model on labelled data")
+    evaluate.add_argument("run", help="run directory")
+    evaluate.add_argument("--data", required=True, help="labelled file, or a dataset name (its test part)")
+    evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    predict = sub.add_parser("predict", help="predict with a run's model")
+    predict.add_argument("run", help="run directory")
+    predict.add_argument("input", help="CSV/TSV/NPZ file of features (a label column is ignored)")
+    predict.add_argument("--output", "-o", help="CSV to write (default: print to the terminal)")
+    return parser
+
+
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", help="YAML file with data/model/train sections")
+    for flag, (_, help_text) in TRAIN_FLAGS.items():
+        parser.add_argument(flag, help=help_text)
+    for flag, (_, help_text) in SWITCHES.items():
+        parser.add_argument(flag, action="store_true", help=help_text)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="any configuration key, e.g. --set train.weight_decay=0.01")
+    parser.add_argument("--quiet", "-q", action="store_true", help="print only the result")
+
+
+def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for flag, (key, _) in TRAIN_FLAGS.items():
+        raw = getattr(args, flag.lstrip("-").replace("-", "_"))
+        if raw is not None:
+            values[key] = flag_value(key, raw)
+    for flag, (key, _) in SWITCHES.items():
+        if getattr(args, flag.lstrip("-").replace("-", "_")):
+            values[key] = flag != "--no-bias"
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise DensekitError(f"--set expects KEY=VALUE (for example train.lr=0.01); received {item!r}.")
+        values[key.strip()] = yaml.safe_load(raw)
+    return values
+
+
+def flag_value(key: str, raw: str) -> Any:
+    if key == "model.hidden":
+        return [] if raw.strip().lower() in ("", "none", "0", "[]") else [w.strip() for w in raw.split(",")]
+    if key == "model.activation" and "," in raw:
+        return [a.strip() for a in raw.split(",")]
+    if key == "train.class_weight" and raw != "balanced":
+        parsed = yaml.safe_load(raw)
+        return {str(k): v for k, v in parsed.items()} if isinstance(parsed, dict) else raw
+    return raw
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from densekit.api import headline, train
+    result = train(args.config, quiet=args.quiet, **dunder(overrides_from(args)))
+    if args.quiet:
+        print(headline(result.metrics, result.task))
+        print(f"run directory: {result.run_dir}")
+    return 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    from densekit.api import summary
+    print(summary(args.config, **dunder(overrides_from(args))))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from densekit.api import evaluate
+    metrics = evaluate(args.run, args.data)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print_metrics(metrics)
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from densekit.api import load
+    from densekit.data import read_part
+    predictor = load(args.run)
+    part = read_part(Path(args.input), predictor.meta.get("label_column"),
+                     predictor.feature_names, require_label=False)
+    table = predictor.frame(part.x)
+    if args.output:
+        from densekit.run import atomic_write
+        atomic_write(Path(args.output), table.to_csv(index=False).encode())
+        print(f"wrote {len(table):,} predictions to {args.output}")
+    else:
+        print(table.to_string(index=False, max_rows=40))
+    return 0
+
+
+def print_metrics(metrics: dict[str, Any]) -> None:
+    for key, value in metrics.items():
+        if isinstance(value, float):
+            print(f"{key:<18}{value:.4f}")
+    per_class = metrics.get("per_class") or metrics.get("per_label")
+    if per_class:
+        print(f"\n{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
+        for name, row in per_class.items():
+            print(f"{name[:19]:<20}{row['precision']:>10.3f}{row['recall']:>10.3f}"
+                  f"{row['f1']:>10.3f}{row['support']:>10}")
+
+
+def dunder(values: dict[str, Any]) -> dict[str, Any]:
+    return {k.replace(".", "__"): v for k, v in values.items()}
+
+
+COMMANDS = {"train": run_train, "summary": run_summary, "evaluate": run_evaluate,
+            "predict": run_predict}
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except DensekitError as err:
+        print(f"densekit: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("densekit: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

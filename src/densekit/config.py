@@ -1,0 +1,225 @@
+"""Typed configuration: data, model and training sections; YAML in, YAML out.
+
+Every value is validated before anything runs. Unknown keys, wrong types and
+out-of-range values are reported with the key, the value received and what is allowed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Literal, Optional, Union, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from densekit.errors import DensekitError, did_you_mean
+
+Task = Literal["binary", "multiclass", "multilabel", "regression"]
+Activation = Literal["relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "linear"]
+Initializer = Literal[
+    "glorot_uniform", "glorot_normal", "he_uniform", "he_normal", "lecun_uniform",
+    "lecun_normal", "uniform", "normal", "zeros", "ones", "torch_default",
+]
+Loss = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
+Optimizer = Literal["sgd", "adagrad", "rmsprop", "adam", "adamw"]
+Schedule = Literal["constant", "step", "cosine", "one_cycle", "plateau"]
+Device = Literal["auto", "cpu", "cuda"]
+
+
+class Section(BaseModel):
+    # forbid: a misspelt key must be an error, never silently ignored.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class DataConfig(Section):
+    source: str = "digits"                 # a dataset name or a file path (--data)
+    test: Optional[str] = None             # separate test file (--test-data)
+    validation: Optional[str] = None       # separate validation file
+    label: Optional[Union[str, int]] = None  # label column of a table (name or index)
+    task: Optional[Task] = None            # inferred from the labels when not given
+    validation_split: float = Field(0.2, ge=0.0, lt=1.0)  # used when no validation file
+    test_split: float = Field(0.2, ge=0.0, lt=1.0)        # used when the source has no test part
+    options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific, e.g. moons noise
+
+
+class ModelConfig(Section):
+    hidden: list[int] = Field(default_factory=lambda: [128])  # widths; [] is a linear model
+    activation: Union[Activation, list[Activation]] = "relu"  # global or one per hidden layer
+    dropout: float = Field(0.2, ge=0.0, lt=1.0)               # after each hidden layer
+    batch_norm: bool = False                                  # after each hidden Dense
+    use_bias: bool = True
+    kernel_initializer: Initializer = "glorot_uniform"        # Keras's default
+    bias_initializer: Initializer = "zeros"
+    l1: float = Field(0.0, ge=0.0)                            # penalties on kernels…
+    l2: float = Field(0.0, ge=0.0)
+    bias_l1: float = Field(0.0, ge=0.0)                       # …on biases…
+    bias_l2: float = Field(0.0, ge=0.0)
+    activity_l1: float = Field(0.0, ge=0.0)                   # …and on hidden activations
+    activity_l2: float = Field(0.0, ge=0.0)
+    max_norm: Optional[float] = Field(None, gt=0.0)           # cap on each unit's incoming weight norm
+    loss: Optional[Loss] = None                               # default follows the task
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)       # multiclass cross-entropy only
+    standardize_target: bool = False                          # regression: fit on z-scored targets
+
+    @field_validator("hidden")
+    @classmethod
+    def _positive_widths(cls, widths: list[int]) -> list[int]:
+        if any(w < 1 for w in widths):
+            raise ValueError("every hidden width must be a positive integer")
+        return widths
+
+    @model_validator(mode="after")
+    def _activation_per_layer(self) -> "ModelConfig":
+        if isinstance(self.activation, list) and len(self.activation) != len(self.hidden):
+            raise ValueError(
+                f"activation lists {len(self.activation)} names but hidden has "
+                f"{len(self.hidden)} layers; give one name, or one per hidden layer"
+            )
+        return self
+
+    def activations(self) -> list[str]:
+        if isinstance(self.activation, list):
+            return list(self.activation)
+        return [self.activation] * len(self.hidden)
+
+
+class EarlyStopping(Section):
+    patience: Optional[int] = Field(None, ge=1)   # evaluations without improvement; None = off
+    monitor: str = "val_loss"
+    min_delta: float = Field(0.0, ge=0.0)
+    restore_best: bool = True
+
+
+class TrainConfig(Section):
+    optimizer: Optimizer = "adam"
+    lr: float = Field(0.001, gt=0.0)
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)     # sgd (and rmsprop)
+    nesterov: bool = False                           # sgd
+    weight_decay: float = Field(0.0, ge=0.0)
+    batch_size: int = Field(32, ge=1)
+    epochs: int = Field(20, ge=1)
+    steps: Optional[int] = Field(None, ge=1)         # total optimizer steps; overrides epochs
+    schedule: Schedule = "constant"
+    step_size: int = Field(10, ge=1)                 # step schedule: epochs between decays
+    gamma: float = Field(0.1, gt=0.0, le=1.0)        # step/plateau: decay factor
+    plateau_patience: int = Field(3, ge=1)           # plateau: evaluations without improvement
+    clip_norm: Optional[float] = Field(None, gt=0.0)  # gradient clipping by global norm
+    eval_every: Optional[int] = Field(None, ge=1)    # evaluate every N steps instead of per epoch
+    periods: Optional[int] = Field(None, ge=1)       # or: this many evenly spaced evaluations
+    early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    class_weight: Optional[Union[Literal["balanced"], dict[str, float]]] = None
+    seed: int = 0
+    device: Device = "auto"
+
+    @model_validator(mode="after")
+    def _one_eval_rule(self) -> "TrainConfig":
+        if self.eval_every is not None and self.periods is not None:
+            raise ValueError("give eval_every or periods, not both")
+        return self
+
+
+class Config(Section):
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    out: Optional[str] = None   # run directory; default runs/<data>-<time>
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "Config":
+        try:
+            return cls.model_validate(values)
+        except ValidationError as err:
+            raise DensekitError(format_errors(err)) from None
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    """Read a YAML file (or start from defaults), apply dotted overrides, validate."""
+    values = read_yaml(path) if path else {}
+    for dotted, value in (overrides or {}).items():
+        set_dotted(values, dotted, value)
+    return Config.from_dict(values)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise DensekitError(f"Cannot read the configuration file {path}: {err.strerror}. "
+                            "Check the path.") from None
+    try:
+        values = yaml.safe_load(text) or {}
+    except yaml.YAMLError as err:
+        raise DensekitError(f"The configuration file {path} is not valid YAML: {err}") from None
+    if not isinstance(values, dict):
+        raise DensekitError(f"The configuration file {path} must hold a mapping with sections "
+                            f"data, model and train; it holds a {type(values).__name__}.")
+    return values
+
+
+def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = values
+    for key in parents:
+        node = node.setdefault(key, {})
+    node[leaf] = value
+
+
+def format_errors(err: ValidationError) -> str:
+    lines = [format_one(e) for e in most_specific(err.errors())]
+    return "Invalid configuration: " + " ".join(lines)
+
+
+def most_specific(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One error per key: a Union reports one error per branch, and only one helps."""
+    keyed = [(key_of(e), e) for e in errors]
+    keys = [k for k, _ in keyed]
+    kept: dict[str, dict[str, Any]] = {}
+    for key, error in keyed:
+        deeper = any(other.startswith(key + ".") for other in keys)
+        if not deeper and key not in kept:
+            kept[key] = error
+    return list(kept.values())
+
+
+def key_of(error: dict[str, Any]) -> str:
+    # Union branches add tags such as 'literal[...]' or 'dict[str,float]' to the location.
+    return ".".join(str(p) for p in error["loc"] if not re.match(r"^\w+\[", str(p)))
+
+
+def format_one(error: dict[str, Any]) -> str:
+    key = key_of(error) or "(top level)"
+    loc = key.split(".")
+    received = error.get("input")
+    if error["type"] == "extra_forbidden":
+        parent = ".".join(loc[:-1])
+        allowed = known_keys(parent)
+        return (f"unknown key '{key}' (received {received!r}). Allowed keys"
+                f"{' in ' + parent if parent else ''}: {', '.join(allowed)}."
+                f"{did_you_mean(loc[-1], allowed)}")
+    message = f"key '{key}' received {received!r}: {error['msg']}."
+    expected = literal_choices(error)
+    if expected and isinstance(received, str):
+        message += did_you_mean(received, expected)
+    return message
+
+
+def literal_choices(error: dict[str, Any]) -> list[str]:
+    expected = (error.get("ctx") or {}).get("expected", "")
+    return [part.strip(" '") for part in expected.replace(" or ", ",").split(",") if part.strip()]
+
+
+def known_keys(section: str) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in filter(None, section.split(".")):
+        annotation = model.model_fields[part].annotation
+        model = next(a for a in (annotation, *get_args(annotation))
+                     if isinstance(a, type) and issubclass(a, BaseModel))
+    return list(model.model_fields)

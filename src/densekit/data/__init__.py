@@ -1,0 +1,52 @@
+"""Loading data: named sets and the user's files, split into train/validation/test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from densekit.config import DataConfig
+from densekit.data.dataset import Dataset, Part, check_finite
+from densekit.data.files import is_supported_file, load_file, read_part
+from densekit.data.named import load_named
+from densekit.errors import DensekitError
+
+__all__ = ["Dataset", "Part", "load_source", "read_part", "check_finite"]
+
+
+def load_source(cfg: DataConfig) -> Dataset:
+    """The dataset named by data.source, with data.test / data.validation files attached."""
+    dataset = load_any(cfg.source, cfg)
+    for role in ("test", "validation"):
+        path = getattr(cfg, role)
+        if path:
+            extra = read_part(existing_file(path), dataset.label_column or cfg.label,
+                              dataset.feature_names, require_label=True)
+            setattr(dataset, role, extra)
+    return dataset
+
+
+def load_any(source: str, cfg: DataConfig) -> Dataset:
+    path = Path(source)
+    if path.exists() or looks_like_path(source):
+        path = existing_file(source)
+        if not is_supported_file(path):
+            raise DensekitError(f"{path} has an unsupported extension '{path.suffix}'. densekit "
+                                "reads .csv, .tsv and .npz files, and named datasets.")
+        if cfg.options:
+            raise DensekitError("data.options apply to named datasets only; remove them for a "
+                                f"file such as {path}.")
+        return load_file(path, cfg.label)
+    return load_named(source, cfg.options)
+
+
+def looks_like_path(source: str) -> bool:
+    return "/" in source or "\\" in source or Path(source).suffix.lower() in {".csv", ".tsv", ".npz"}
+
+
+def existing_file(source: str) -> Path:
+    path = Path(source).expanduser()
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise DensekitError(f"The data file {path} {what}. Check the path (relative paths are "
+                            f"taken from {Path.cwd()}).")
+    return path

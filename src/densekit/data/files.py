@@ -1,0 +1,230 @@
+"""The user's own files: CSV/TSV tables and NPZ arrays."""
+
+from __future__ import annotations
+
+import math
+import zipfile
+from pathlib import Path
+from typing import Optional, Union
+
+import numpy as np
+import pandas as pd
+
+from densekit.data.dataset import Dataset, Part, flatten_images
+from densekit.errors import DensekitError
+
+Label = Optional[Union[str, int]]
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
+LABEL_GUESSES = ("label", "target", "class", "y")
+
+
+def is_supported_file(path: Path) -> bool:
+    return path.suffix.lower() in TABLE_SUFFIXES | {".npz"}
+
+
+def load_file(path: Path, label: Label) -> Dataset:
+    """A whole dataset from one file (the training source)."""
+    if path.suffix.lower() == ".npz":
+        return load_npz(path)
+    x, y, names, label_col = read_table(path, label)
+    dataset = table_dataset(path.stem, x, y, names)
+    dataset.label_column = label_col
+    return dataset
+
+
+def table_dataset(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> Dataset:
+    side = math.isqrt(x.shape[1])
+    looks_like_pixels = (x.dtype.kind in "iu" and side * side == x.shape[1] and side >= 8
+                         and x.min() >= 0 and x.max() <= 255)
+    if looks_like_pixels:
+        # e.g. the crash-course MNIST CSV: 784 integer columns 0..255 are 28x28 images.
+        return Dataset(name, Part(x.astype(np.uint8), y), kind="image", feature_names=names,
+                       image_shape=(side, side))
+    return Dataset(name, Part(x.astype(np.float32), y), feature_names=names)
+
+
+def read_part(path: Path, label: Label, feature_names: list[str], require_label: bool) -> Part:
+    """Features (and labels when present) of a file, in the column order of training."""
+    if path.suffix.lower() == ".npz":
+        x, y = npz_features(path)
+    else:
+        x, y = table_features(read_frame(path), label, feature_names, path)
+    if require_label and y is None:
+        raise DensekitError(f"{path} has no labels; evaluation needs them. Give a file with the "
+                            f"label column ({label}) or an NPZ with a y array.")
+    return Part(x, y)
+
+
+def npz_features(path: Path):
+    arrays = read_npz(path)
+    x = next((arrays[k] for k in ("x", "x_test", "x_train") if k in arrays), None)
+    y = next((arrays[k] for k in ("y", "y_test", "y_train") if k in arrays), None)
+    if x is None:
+        raise DensekitError(f"{path} holds no array named x, x_test or x_train; it holds "
+                            f"{', '.join(arrays) or 'nothing'}.")
+    return flatten_images(x)[0], y
+
+
+def table_features(frame: pd.DataFrame, label: Label, feature_names: list[str], path: Path):
+    """Select the training columns by name when the file has them, else by position."""
+    has_header = frame_has_header(frame)
+    label_col = resolve_label(list(frame.columns), label) if label is not None else None
+    y = frame[label_col].to_numpy() if label_col is not None else None
+    if has_header and set(feature_names) <= set(frame.columns):
+        return numeric_matrix(frame[feature_names], path, has_header), y
+    if label_col is not None and frame.shape[1] == len(feature_names) + 1:
+        frame = frame.drop(columns=[label_col])
+    else:
+        y = None
+    if frame.shape[1] != len(feature_names):
+        missing = [n for n in feature_names if n not in frame.columns] if has_header else []
+        hint = f" Missing columns: {preview(missing)}." if missing else ""
+        raise DensekitError(
+            f"{path} has {frame.shape[1]} feature column(s) but the model was trained on "
+            f"{len(feature_names)}.{hint} Give the same columns as the training data (the label "
+            "column may be present or not).")
+    return numeric_matrix(frame, path, has_header), y
+
+
+# ---------------------------------------------------------------- CSV / TSV
+
+
+def read_table(path: Path, label: Label):
+    """Features, labels, feature names and the label column's name of a training table."""
+    frame = read_frame(path)
+    label_col = find_label(frame, label, path)
+    features = frame.drop(columns=[label_col])
+    x = numeric_matrix(features, path, frame_has_header(frame))
+    return x, frame[label_col].to_numpy(), list(features.columns), label_col
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    sep = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        header = 0 if first_line_has_names(path, sep) else None
+        frame = pd.read_csv(path, sep=sep, header=header)
+    except OSError as err:
+        raise DensekitError(f"Cannot read {path}: {err.strerror or err}. Check the path.") from None
+    except pd.errors.EmptyDataError:
+        raise DensekitError(f"{path} is empty: it has no header and no rows.") from None
+    except pd.errors.ParserError as err:
+        raise DensekitError(f"{path} is not a regular table: {str(err).strip()}. Every row must "
+                            "have the same number of fields as the header.") from None
+    except UnicodeDecodeError:
+        raise DensekitError(f"{path} is not a text table (it is not valid UTF-8).") from None
+    if frame.empty:
+        raise DensekitError(f"{path} has a header but no data rows.")
+    frame.columns = [str(c) for c in frame.columns]
+    frame.attrs["has_header"] = header == 0
+    return frame
+
+
+def first_line_has_names(path: Path, sep: str) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        fields = handle.readline().strip().split(sep)
+    return not all(is_number(f) for f in fields if f.strip())
+
+
+def is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def frame_has_header(frame: pd.DataFrame) -> bool:
+    return bool(frame.attrs.get("has_header", True))
+
+
+def find_label(frame: pd.DataFrame, label: Label, path: Path) -> str:
+    columns = list(frame.columns)
+    if label is not None:
+        name = resolve_label(columns, label)
+        if name is None:
+            raise DensekitError(
+                f"The label column '{label}' is not in {path}. Its columns are: "
+                f"{preview(columns)}. Name the label column with --label (a name, or an index "
+                "counted from 0).")
+        return name
+    guess = next((c for c in columns if c.lower() in LABEL_GUESSES), None)
+    if guess is None:
+        raise DensekitError(
+            f"Which column of {path} holds the labels? None is called "
+            f"{', '.join(LABEL_GUESSES)}. Its columns are: {preview(columns)}. Name it with "
+            "--label (a name, or an index counted from 0).")
+    return guess
+
+
+def resolve_label(columns: list[str], label: Union[str, int]) -> Optional[str]:
+    if str(label) in columns:
+        return str(label)
+    index = int(label) if str(label).lstrip("-").isdigit() else None
+    if index is not None and -len(columns) <= index < len(columns):
+        return columns[index]
+    return None
+
+
+def numeric_matrix(features: pd.DataFrame, path: Path, has_header: bool) -> np.ndarray:
+    for column in features.columns:
+        if not pd.api.types.is_numeric_dtype(features[column]):
+            report_non_numeric(features, column, path, has_header)
+    return features.to_numpy()
+
+
+def report_non_numeric(features: pd.DataFrame, column: str, path: Path, has_header: bool):
+    values = features[column]
+    parsed = pd.to_numeric(values, errors="coerce")
+    bad = values[parsed.isna() & values.notna()]
+    row = int(bad.index[0]) if len(bad) else 0
+    line = row + (2 if has_header else 1)
+    raise DensekitError(
+        f"Column '{column}' of {path} should hold numbers but line {line} has "
+        f"{bad.iloc[0]!r}. Fix or remove that value; densekit reads numeric feature columns only "
+        "(encode categories as numbers first).")
+
+
+def preview(columns: list[str]) -> str:
+    shown = ", ".join(columns[:20])
+    return shown + (f" … ({len(columns)} in all)" if len(columns) > 20 else "")
+
+
+# ---------------------------------------------------------------- NPZ
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    try:
+        # allow_pickle=False: an NPZ from a stranger must not be able to run code.
+        with np.load(path, allow_pickle=False) as archive:
+            return {key: archive[key] for key in archive.files}
+    except OSError as err:
+        raise DensekitError(f"Cannot read {path}: {err.strerror or err}. Check the path.") from None
+    except (zipfile.BadZipFile, ValueError, EOFError) as err:
+        raise DensekitError(f"{path} is not a readable NPZ file ({err}). It may be truncated or "
+                            "hold pickled objects, which densekit refuses to load.") from None
+
+
+def load_npz(path: Path) -> Dataset:
+    arrays = read_npz(path)
+    if "x_train" in arrays:
+        keys = {"train": ("x_train", "y_train"), "validation": ("x_val", "y_val"),
+                "test": ("x_test", "y_test")}
+    elif "x" in arrays:
+        keys = {"train": ("x", "y")}
+    else:
+        raise DensekitError(f"{path} must hold arrays x and y, or x_train and y_train (optionally "
+                            f"x_val/y_val, x_test/y_test); it holds {', '.join(arrays)}.")
+    parts, image_shape = {}, None
+    for role, (xk, yk) in keys.items():
+        if xk not in arrays:
+            continue
+        if yk not in arrays:
+            raise DensekitError(f"{path} has {xk} but no {yk}: every feature array needs labels.")
+        x, image_shape = flatten_images(arrays[xk])
+        parts[role] = Part(x, arrays[yk])
+    # Only bytes are kept as images; float arrays of any shape are plain features.
+    is_image = parts["train"].x.dtype == np.uint8
+    width = parts["train"].x.shape[1]
+    return Dataset(path.stem, parts["train"], parts.get("validation"), parts.get("test"),
+                   kind="image" if is_image else "table",
+                   feature_names=[f"x{i}" for i in range(width)], image_shape=image_shape)

@@ -1,0 +1,114 @@
+"""Datasets by name: scikit-learn's bundled sets and generators, and Fashion-MNIST."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from densekit.data.dataset import Dataset, Part
+from densekit.data.idx import read_idx
+from densekit.errors import DensekitError, did_you_mean
+
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
+                 "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+# Folders where operating-system packages install the set (Debian: dataset-fashion-mnist).
+SYSTEM_FOLDERS = [Path("/usr/share/datasets")]
+
+
+def load_sklearn(name: str, options: dict[str, Any]) -> Dataset:
+    import sklearn.datasets as skd
+
+    no_options(name, options)
+    loader = {"digits": skd.load_digits, "iris": skd.load_iris, "wine": skd.load_wine,
+              "breast-cancer": skd.load_breast_cancer}[name]
+    bunch = loader()
+    names = [str(n) for n in bunch.target_names]
+    if name == "digits":
+        # Pixels are 0..16: keep them as bytes, scaled to [0, 1] like any image.
+        return Dataset(name, Part(bunch.data.astype(np.uint8), bunch.target), kind="image",
+                       feature_names=[f"pixel_{i}" for i in range(64)], image_shape=(8, 8),
+                       pixel_max=16.0, class_names=dict(enumerate(names)))
+    return Dataset(name, Part(bunch.data.astype(np.float32), bunch.target),
+                   feature_names=list(bunch.feature_names), class_names=dict(enumerate(names)))
+
+
+def load_moons(name: str, options: dict[str, Any]) -> Dataset:
+    from sklearn.datasets import make_moons
+
+    allowed = {"n_samples": 2000, "noise": 0.1, "random_state": 42}  # the tutorial's values
+    unknown = set(options) - set(allowed)
+    if unknown:
+        raise DensekitError(f"Unknown option(s) for moons: {', '.join(sorted(unknown))}. "
+                            f"Allowed: {', '.join(allowed)}.")
+    settings = {**allowed, **options}
+    x, y = make_moons(**settings)
+    return Dataset(name, Part(x.astype(np.float32), y), feature_names=["x1", "x2"],
+                   class_names={0: "moon 0", 1: "moon 1"})
+
+
+def load_fashion_mnist(name: str, options: dict[str, Any]) -> Dataset:
+    no_options(name, options)
+    folder = find_folder("fashion-mnist", FASHION_FILES.values())
+    arrays = {key: read_idx(idx_path(folder, stem)) for key, stem in FASHION_FILES.items()}
+    x_train, x_test = arrays["x_train"], arrays["x_test"]
+    return Dataset(
+        name, Part(x_train.reshape(len(x_train), -1), arrays["y_train"]),
+        test=Part(x_test.reshape(len(x_test), -1), arrays["y_test"]), kind="image",
+        feature_names=[f"pixel_{i}" for i in range(784)], image_shape=(28, 28),
+        class_names=dict(enumerate(FASHION_CLASSES)))
+
+
+def idx_path(folder: Path, stem: str) -> Path:
+    for candidate in (folder / f"{stem}.gz", folder / stem):
+        if candidate.exists():
+            return candidate
+    raise DensekitError(f"{folder} lacks {stem}(.gz).")
+
+
+def data_folders(name: str) -> list[Path]:
+    """Where a named set is looked for, in order."""
+    folders = []
+    if os.environ.get("DENSEKIT_DATA"):
+        folders.append(Path(os.environ["DENSEKIT_DATA"]) / name)
+    folders.append(Path.home() / ".cache" / "densekit" / name)
+    folders.extend(folder / name for folder in SYSTEM_FOLDERS)
+    return folders
+
+
+def find_folder(name: str, stems) -> Path:
+    stems = list(stems)
+    for folder in data_folders(name):
+        if all((folder / s).exists() or (folder / f"{s}.gz").exists() for s in stems):
+            return folder
+    searched = "; ".join(str(f) for f in data_folders(name))
+    raise DensekitError(
+        f"The {name} files were not found. Looked in: {searched}. Put "
+        f"{', '.join(s + '.gz' for s in stems)} in one of those folders (or in a folder named by "
+        "the DENSEKIT_DATA environment variable); on Debian, `apt-get install "
+        f"dataset-{name}` installs them.")
+
+
+def no_options(name: str, options: dict[str, Any]) -> None:
+    if options:
+        raise DensekitError(f"The {name} dataset takes no options; received "
+                            f"{', '.join(options)}. Remove data.options.")
+
+
+LOADERS: dict[str, Callable[[str, dict[str, Any]], Dataset]] = {
+    "digits": load_sklearn, "iris": load_sklearn, "wine": load_sklearn,
+    "breast-cancer": load_sklearn, "moons": load_moons, "fashion-mnist": load_fashion_mnist,
+}
+
+
+def load_named(name: str, options: dict[str, Any]) -> Dataset:
+    if name not in LOADERS:
+        raise DensekitError(
+            f"'{name}' is neither a file nor a known dataset name. Known names: "
+            f"{', '.join(LOADERS)}.{did_you_mean(name, LOADERS)} For your own data, give the "
+            "path of a CSV, TSV or NPZ file.")
+    return LOADERS[name](name, options)

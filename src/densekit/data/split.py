@@ -1,0 +1,30 @@
+"""Seeded, stratified hold-out splits."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+from densekit.data.dataset import Part
+
+
+def split_off(part: Part, fraction: float, stratify: bool, seed: int) -> tuple[Part, Part]:
+    """Hold out `fraction` of the rows; classes keep their proportions when stratify is set."""
+    index = np.arange(len(part))
+    labels = part.y if stratify and can_stratify(part.y, fraction) else None
+    kept, held = train_test_split(index, test_size=fraction, random_state=seed, stratify=labels)
+    # Sorted indices keep the file's row order within each side: easier to read and debug.
+    kept, held = np.sort(kept), np.sort(held)
+    return take(part, kept), take(part, held)
+
+
+def can_stratify(y: np.ndarray, fraction: float) -> bool:
+    if y is None or y.ndim != 1:
+        return False
+    _, counts = np.unique(y, return_counts=True)
+    held = int(np.ceil(fraction * len(y)))
+    return counts.min() >= 2 and held >= len(counts) and len(y) - held >= len(counts)
+
+
+def take(part: Part, rows: np.ndarray) -> Part:
+    return Part(part.x[rows], None if part.y is None else part.y[rows])

@@ -1,0 +1,51 @@
+"""Forward passes over whole splits in large chunks, without gradients."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from densekit.losses import LossFn, probabilities
+from densekit.metrics import full_metrics, quick_metrics
+from densekit.preprocess import Preprocessor
+from densekit.tasks import Targets
+
+CHUNK = 8192  # rows per forward pass: large enough to amortise overhead, small enough for memory
+
+
+@dataclass
+class Resident:
+    """A split held in memory (on the training device) as tensors."""
+
+    x: torch.Tensor  # (rows, features) uint8 or float32
+    y: torch.Tensor  # (rows,) int64 class indices, or (rows, k) float32
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+@torch.inference_mode()
+def outputs(model: torch.nn.Module, prep: Preprocessor, x: torch.Tensor) -> torch.Tensor:
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model(prep.batch(x[i:i + CHUNK])) for i in range(0, len(x), CHUNK)])
+    model.train(was_training)
+    return out  # (rows, outputs) logits
+
+
+def score(model, prep: Preprocessor, loss_fn: LossFn, targets: Targets, data: Resident,
+          full: bool = False) -> dict:
+    """Loss and metrics of one split; full=True adds per-class figures and the confusion matrix."""
+    out = outputs(model, prep, data.x)
+    loss = float(loss_fn(out, data.y))
+    scores = probabilities(targets, out).cpu().numpy()
+    y = targets.to_label_units(data.y.cpu().numpy())
+    metrics = full_metrics(targets, y, scores) if full else quick_metrics(targets, y, scores)
+    return {"loss": loss, **metrics}
+
+
+def to_resident(x: np.ndarray, y: np.ndarray, device: torch.device) -> Resident:
+    return Resident(torch.from_numpy(np.ascontiguousarray(x)).to(device),
+                    torch.from_numpy(np.ascontiguousarray(y)).to(device))

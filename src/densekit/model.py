@@ -1,0 +1,168 @@
+"""The dense network: hidden blocks (Dense → [BatchNorm] → activation → [Dropout]) and a head."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional
+
+import torch
+from torch import nn
+
+from densekit.config import ModelConfig
+
+ACTIVATIONS = {
+    "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras's LeakyReLU slope
+    "elu": nn.ELU, "selu": nn.SELU, "gelu": nn.GELU, "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid, "linear": nn.Identity,
+}
+
+
+class DenseNet(nn.Module):
+    """Fully connected network from a list of widths; returns raw scores (logits)."""
+
+    def __init__(self, n_inputs: int, n_outputs: int, cfg: ModelConfig):
+        super().__init__()
+        self.cfg = cfg
+        self.body = nn.Sequential()
+        width = n_inputs
+        for units, activation in zip(cfg.hidden, cfg.activations()):
+            self.body.append(nn.Linear(width, units, bias=cfg.use_bias))
+            if cfg.batch_norm:
+                # Keras's defaults: momentum 0.99 (PyTorch counts 1 - that), epsilon 1e-3.
+                self.body.append(nn.BatchNorm1d(units, momentum=0.01, eps=1e-3))
+            self.body.append(ACTIVATIONS[activation]())
+            if cfg.dropout > 0:
+                self.body.append(nn.Dropout(cfg.dropout))
+            width = units
+        self.head = nn.Linear(width, n_outputs, bias=cfg.use_bias)
+        self.activity_penalty: Optional[torch.Tensor] = None
+        initialise(self, cfg)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, inputs) -> (batch, outputs)
+        if self.training and (self.cfg.activity_l1 or self.cfg.activity_l2):
+            return self.forward_with_activity_penalty(x)
+        return self.head(self.body(x))
+
+    def forward_with_activity_penalty(self, x: torch.Tensor) -> torch.Tensor:
+        # Keras applies activity regularisers to each Dense layer's activated output,
+        # summed over units and averaged over the batch.
+        penalty = x.new_zeros(())
+        for layer in self.body:
+            x = layer(x)
+            if isinstance(layer, tuple(ACTIVATION_TYPES)):
+                penalty = penalty + (self.cfg.activity_l1 * x.abs().sum()
+                                     + self.cfg.activity_l2 * x.square().sum()) / len(x)
+        self.activity_penalty = penalty
+        return self.head(x)
+
+    def dense_layers(self) -> list[nn.Linear]:
+        return [m for m in self.modules() if isinstance(m, nn.Linear)]
+
+    def weight_penalty(self) -> torch.Tensor:
+        """L1/L2 penalties on kernels and biases, as Keras adds them to the loss."""
+        c = self.cfg
+        total = self.head.weight.new_zeros(())
+        for layer in self.dense_layers():
+            total = total + c.l1 * layer.weight.abs().sum() + c.l2 * layer.weight.square().sum()
+            if layer.bias is not None and (c.bias_l1 or c.bias_l2):
+                total = total + c.bias_l1 * layer.bias.abs().sum() + c.bias_l2 * layer.bias.square().sum()
+        return total
+
+    def has_weight_penalty(self) -> bool:
+        c = self.cfg
+        return bool(c.l1 or c.l2 or c.bias_l1 or c.bias_l2)
+
+    @torch.no_grad()
+    def apply_max_norm(self) -> None:
+        # Each unit's incoming weights (a row of the PyTorch weight) are capped at max_norm.
+        for layer in self.dense_layers():
+            layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=self.cfg.max_norm))
+
+
+ACTIVATION_TYPES = {nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Identity}
+
+
+def initialise(net: DenseNet, cfg: ModelConfig) -> None:
+    for layer in net.dense_layers():
+        init_tensor(layer.weight, cfg.kernel_initializer)
+        if layer.bias is not None:
+            init_tensor(layer.bias, cfg.bias_initializer)
+
+
+def init_tensor(t: torch.Tensor, name: str) -> None:
+    """Keras's initialisers, so a network starts like its Keras twin."""
+    if name == "torch_default":
+        return   # keep nn.Linear's own initialisation
+    if name in ("zeros", "ones"):
+        nn.init.constant_(t, 0.0 if name == "zeros" else 1.0)
+    elif name == "uniform":
+        nn.init.uniform_(t, -0.05, 0.05)
+    elif name == "normal":
+        nn.init.normal_(t, 0.0, 0.05)
+    else:
+        family, distribution = name.split("_")
+        scale, mode = {"glorot": (1.0, "avg"), "he": (2.0, "in"), "lecun": (1.0, "in")}[family]
+        variance_scaling(t, scale, mode, distribution)
+
+
+def variance_scaling(t: torch.Tensor, scale: float, mode: str, distribution: str) -> None:
+    fan_out, fan_in = (t.shape[0], t.shape[1]) if t.dim() == 2 else (t.shape[0], t.shape[0])
+    n = {"in": fan_in, "avg": (fan_in + fan_out) / 2}[mode]
+    if distribution == "uniform":
+        limit = math.sqrt(3.0 * scale / n)
+        nn.init.uniform_(t, -limit, limit)
+    else:
+        # Keras draws from a normal truncated at 2 std, widened so the variance is scale/n.
+        std = math.sqrt(scale / n) / 0.87962566103423978
+        nn.init.trunc_normal_(t, 0.0, std, -2 * std, 2 * std)
+
+
+@dataclass
+class LayerRow:
+    name: str
+    kind: str
+    shape: tuple
+    params: int
+    trainable: int
+
+
+def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
+              image_shape: Optional[tuple] = None) -> list[LayerRow]:
+    """Layer rows with Keras's names, output shapes and parameter counts."""
+    rows: list[LayerRow] = []
+    counters: dict[str, int] = {}
+
+    def add(kind: str, units: int, params: int, trainable: int) -> None:
+        key = kind.lower() if kind != "BatchNormalization" else "batch_normalization"
+        index = counters.get(key, 0)
+        counters[key] = index + 1
+        name = key if index == 0 else f"{key}_{index}"
+        rows.append(LayerRow(name, kind, (None, units), params, trainable))
+
+    if image_shape is not None and len(image_shape) > 1:
+        add("Flatten", n_inputs, 0, 0)
+    width = n_inputs
+    bias = 1 if cfg.use_bias else 0
+    for units in cfg.hidden:
+        add("Dense", units, width * units + bias * units, width * units + bias * units)
+        if cfg.batch_norm:
+            add("BatchNormalization", units, 4 * units, 2 * units)  # gamma, beta + 2 moving stats
+        if cfg.dropout > 0:
+            add("Dropout", units, 0, 0)
+        width = units
+    add("Dense", n_outputs, width * n_outputs + bias * n_outputs, width * n_outputs + bias * n_outputs)
+    return rows
+
+
+def format_summary(rows: list[LayerRow], title: str = "densekit model") -> str:
+    lines = [f'Model: "{title}"', "─" * 64,
+             f"{'Layer (type)':<32}{'Output Shape':<20}{'Param #':>12}", "─" * 64]
+    for r in rows:
+        shape = "(" + ", ".join(str(s) for s in r.shape) + ")"
+        lines.append(f"{r.name + ' (' + r.kind + ')':<32}{shape:<20}{r.params:>12,}")
+    total = sum(r.params for r in rows)
+    trainable = sum(r.trainable for r in rows)
+    lines += ["─" * 64, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+              f"Non-trainable params: {total - trainable:,}"]
+    return "\n".join(lines)

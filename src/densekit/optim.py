@@ -1,0 +1,64 @@
+"""Optimisers (Keras's defaults where they differ from PyTorch's) and learning-rate schedules."""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional
+
+import torch
+from torch.optim import lr_scheduler
+
+from densekit.config import TrainConfig
+from densekit.errors import DensekitError
+
+# Fused kernels update all parameters in one call: fewer Python round trips per step.
+FUSED = {"sgd", "adagrad", "adam", "adamw"}
+
+
+def make_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = list(params)
+    speed = {"fused": True} if cfg.optimizer in FUSED else {"foreach": True}
+    common = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **speed}
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, momentum=cfg.momentum, nesterov=cfg.nesterov, **common)
+    if cfg.optimizer == "adagrad":
+        # TensorFlow/Keras start the accumulator at 0.1, which damps the first steps.
+        return torch.optim.Adagrad(params, initial_accumulator_value=0.1, eps=1e-7, **common)
+    if cfg.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, alpha=0.9, eps=1e-7, momentum=cfg.momentum, **common)
+    if cfg.optimizer == "adamw":
+        return torch.optim.AdamW(params, eps=1e-7, **common)
+    return torch.optim.Adam(params, eps=1e-7, **common)
+
+
+def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
+    """The scheduler and when it steps: 'step' (each batch), 'epoch', 'eval', or None."""
+    if cfg.schedule == "constant":
+        return None, None
+    if cfg.schedule == "step":
+        return lr_scheduler.StepLR(opt, step_size=cfg.step_size, gamma=cfg.gamma), "epoch"
+    if cfg.schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(opt, T_max=total_steps), "step"
+    if cfg.schedule == "one_cycle":
+        return lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=total_steps), "step"
+    plateau = lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.gamma, patience=cfg.plateau_patience)
+    return plateau, "eval"
+
+
+def current_lr(opt: torch.optim.Optimizer) -> float:
+    lr = opt.param_groups[0]["lr"]
+    return float(lr.item() if torch.is_tensor(lr) else lr)
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise DensekitError("--device cuda was asked for, but PyTorch sees no CUDA device here. "
+                            "Use --device auto (or cpu), or install a CUDA build of PyTorch.")
+    return torch.device(name)
+
+
+def gradient_clipper(params: list[torch.nn.Parameter], clip_norm: Optional[float]):
+    if clip_norm is None:
+        return None
+    return lambda: torch.nn.utils.clip_grad_norm_(params, clip_norm, foreach=True)

@@ -1,0 +1,120 @@
+"""From a configuration to tensors ready for training: load, split, check, fit preprocessing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import numpy as np
+import torch
+from sklearn.utils.class_weight import compute_class_weight
+
+from densekit.config import Config
+from densekit.data import Dataset, Part, check_finite, load_source
+from densekit.data.split import split_off
+from densekit.errors import DensekitError
+from densekit.evaluation import Resident, to_resident
+from densekit.preprocess import Preprocessor
+from densekit.tasks import Targets, build_targets, infer_task
+
+
+@dataclass
+class Prepared:
+    dataset: Dataset
+    targets: Targets
+    task_reason: str
+    prep: Preprocessor
+    train: Resident
+    validation: Optional[Resident]
+    test: Optional[Resident]
+
+    def sizes(self) -> dict[str, int]:
+        parts = {"train": self.train, "validation": self.validation, "test": self.test}
+        return {k: len(v) for k, v in parts.items() if v is not None}
+
+
+def prepare(cfg: Config, device: torch.device) -> Prepared:
+    dataset = load_source(cfg.data)
+    for role, part in dataset.parts().items():
+        check_part(part, role)
+    task, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
+    split_holdouts(dataset, cfg, stratify=task != "regression")
+    targets, _ = build_targets(dataset.train.y, task, cfg.model.loss, dataset.class_names,
+                               dataset.label_names, cfg.model.standardize_target)
+    for role, part in dataset.parts().items():
+        check_finite(part.x, dataset.feature_names, role)
+    check_batch_size(len(dataset.train), cfg.train.batch_size)
+    prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max)
+    resident = {role: to_resident(prep.transform(part.x), targets.encode(part.y, role), device)
+                for role, part in dataset.parts().items()}
+    return Prepared(dataset, targets, reason, prep, resident["train"],
+                    resident.get("validation"), resident.get("test"))
+
+
+def check_part(part: Part, role: str) -> None:
+    if part.y is None:
+        raise DensekitError(f"The {role} data has no labels.")
+    if part.x.ndim != 2:
+        raise DensekitError(f"The {role} features must form a table (rows × columns); they have "
+                            f"shape {part.x.shape}.")
+    if len(part.y) != len(part.x):
+        raise DensekitError(f"The {role} data has {len(part.x)} feature rows but {len(part.y)} "
+                            "labels; they must match one to one.")
+    if part.x.dtype.kind not in "biuf":
+        raise DensekitError(f"The {role} features must be numbers; they are of type {part.x.dtype}.")
+
+
+def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> None:
+    seed = cfg.train.seed
+    if dataset.test is None and cfg.data.test_split > 0:
+        dataset.train, dataset.test = split_off(dataset.train, cfg.data.test_split, stratify, seed)
+    if dataset.validation is None and cfg.data.validation_split > 0:
+        dataset.train, dataset.validation = split_off(
+            dataset.train, cfg.data.validation_split, stratify, seed)
+
+
+def check_batch_size(rows: int, batch_size: int) -> None:
+    if rows < batch_size:
+        raise DensekitError(
+            f"The training split has {rows} rows, fewer than one batch ({batch_size}). Lower "
+            "--batch-size, lower --validation-split/--test-split, or give more data.")
+
+
+def class_weight_tensor(cfg: Config, prepared: Prepared) -> Optional[torch.Tensor]:
+    """Per-class loss weights from train.class_weight ('balanced' or {label: weight})."""
+    spec, targets = cfg.train.class_weight, prepared.targets
+    if spec is None:
+        return None
+    if targets.task not in ("binary", "multiclass") or targets.soft_labels:
+        raise DensekitError("train.class_weight applies to binary and multiclass tasks with one "
+                            f"label per row; this task is {targets.task}. Remove it.")
+    n = len(targets.classes)
+    if spec == "balanced":
+        y = prepared.train.y.long().cpu().numpy()
+        weights = compute_class_weight("balanced", classes=np.arange(n), y=y)
+    else:
+        weights = explicit_weights(spec, targets)
+    return torch.tensor(weights, dtype=torch.float32, device=prepared.train.x.device)
+
+
+def explicit_weights(spec: dict[str, float], targets: Targets) -> list[float]:
+    keys = {str(c): i for i, c in enumerate(targets.classes)}
+    keys.update({name: i for i, name in enumerate(targets.class_names)})
+    unknown = [k for k in spec if k not in keys]
+    if unknown:
+        raise DensekitError(f"train.class_weight names unknown class(es) {', '.join(unknown)}; the "
+                            f"classes are {', '.join(map(str, targets.classes))}.")
+    weights = [1.0] * len(targets.classes)
+    for key, weight in spec.items():
+        weights[keys[key]] = float(weight)
+    return weights
+
+
+def describe(prepared: Prepared, log: Callable[[str], None]) -> None:
+    d, t = prepared.dataset, prepared.targets
+    sizes = " / ".join(f"{n:,} {role}" for role, n in prepared.sizes().items())
+    shape = f", images {'×'.join(map(str, d.image_shape))}" if d.image_shape else ""
+    log(f"data: {d.name} — {sizes} rows, {len(d.feature_names)} features{shape}")
+    how = "given" if prepared.task_reason == "given" else f"inferred from {prepared.task_reason}"
+    classes = f", {len(t.classes)} classes" if t.is_classifier else ""
+    log(f"task: {t.task} ({how}; --task overrides){classes}; loss {t.loss}")

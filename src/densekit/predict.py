@@ -1,0 +1,95 @@
+"""Prediction from a run directory alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from densekit.config import ModelConfig
+from densekit.errors import DensekitError
+from densekit.evaluation import outputs
+from densekit.losses import probabilities
+from densekit.metrics import class_probabilities
+from densekit.model import DenseNet
+from densekit.preprocess import Preprocessor
+from densekit.run import RunDir
+from densekit.tasks import Targets
+
+
+class Predictor:
+    """A trained network with its preprocessing and label coding, loaded from a run."""
+
+    def __init__(self, model: DenseNet, targets: Targets, prep: Preprocessor, meta: dict[str, Any]):
+        self.model, self.targets, self.prep, self.meta = model.eval(), targets, prep, meta
+        self.feature_names: list[str] = meta["feature_names"]
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> "Predictor":
+        run = RunDir.open(run_dir)
+        meta, weights = run.load_model_files()
+        try:
+            model = DenseNet(meta["n_inputs"], meta["n_outputs"], ModelConfig(**meta["model"]))
+            model.load_state_dict(weights)
+            return cls(model, Targets.from_json(meta["targets"]),
+                       Preprocessor.from_json(meta["preprocessing"]), meta)
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise DensekitError(f"{run.file('model.json')} and model.safetensors do not describe "
+                                f"a loadable model ({err}). Were they edited by hand?") from None
+
+    def scores(self, x: np.ndarray) -> np.ndarray:
+        """Probabilities (classification) or values in label units (regression): (rows, outputs)."""
+        x = self.check(x)
+        with torch.inference_mode():
+            out = outputs(self.model, self.prep, torch.from_numpy(self.prep.transform(x)))
+            return probabilities(self.targets, out).numpy()
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted labels (classification) or values (regression)."""
+        return self.decode(self.scores(x))
+
+    def decode(self, scores: np.ndarray) -> np.ndarray:
+        t = self.targets
+        if t.task == "regression":
+            return scores[:, 0] if scores.shape[1] == 1 else scores
+        if t.task == "multilabel":
+            return (scores >= 0.5).astype(np.int64)
+        index = class_probabilities(t, scores).argmax(axis=1)
+        return np.asarray(t.classes, dtype=object)[index]
+
+    def frame(self, x: np.ndarray) -> pd.DataFrame:
+        """Predictions as a table: a prediction column, then one probability column per class."""
+        scores = self.scores(x)
+        t = self.targets
+        if t.task == "regression":
+            cols = ["prediction"] if scores.shape[1] == 1 else [f"prediction_{i}" for i in range(scores.shape[1])]
+            return pd.DataFrame(scores, columns=cols)
+        if t.task == "multilabel":
+            table = pd.DataFrame((scores >= 0.5).astype(int), columns=t.class_names)
+            for name, column in zip(t.class_names, scores.T):
+                table[f"prob_{name}"] = column
+            return table
+        table = pd.DataFrame({"prediction": self.decode(scores)})
+        for name, column in zip(t.class_names, class_probabilities(t, scores).T):
+            table[f"prob_{name}"] = column
+        return table
+
+    def check(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x)
+        if x.ndim == 1:
+            x = x.reshape(1, -1)
+        x = x.reshape(len(x), -1)
+        expected = self.meta["n_inputs"]
+        if x.shape[1] != expected:
+            raise DensekitError(f"The input has {x.shape[1]} features per row but the model "
+                                f"expects {expected} ({', '.join(self.feature_names[:5])}…).")
+        if x.dtype.kind not in "biuf":
+            raise DensekitError(f"The input must be numeric; it is of type {x.dtype}.")
+        if x.dtype.kind == "f" and not np.isfinite(x).all():
+            rows = int((~np.isfinite(x)).any(axis=1).sum())
+            raise DensekitError(f"The input has NaN or infinite values in {rows} row(s); the model "
+                                "cannot predict from them. Fill or drop those rows.")
+        return x

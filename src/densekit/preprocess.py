@@ -1,0 +1,60 @@
+"""Feature scaling fitted on training data only, and applied identically at prediction time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from densekit.errors import DensekitError
+
+
+@dataclass
+class Preprocessor:
+    """Images: bytes kept as uint8 in memory, scaled to [0, 1] when a batch is formed.
+    Tables: each column standardised with the training mean and standard deviation."""
+
+    kind: str                          # "image" or "table"
+    pixel_scale: float = 1 / 255
+    mean: Optional[np.ndarray] = None  # (features,) tables only
+    std: Optional[np.ndarray] = None
+
+    @classmethod
+    def fit(cls, x: np.ndarray, kind: str, pixel_max: float = 255.0) -> "Preprocessor":
+        if kind == "image":
+            return cls("image", pixel_scale=1.0 / pixel_max)
+        x = x.astype(np.float64)
+        std = x.std(axis=0)
+        # A constant column would divide by zero; leave it centred instead.
+        std = np.where(std > 0, std, 1.0)
+        return cls("table", mean=x.mean(axis=0).astype(np.float32), std=std.astype(np.float32))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """The in-memory form: uint8 for images, standardised float32 for tables."""
+        if self.kind == "image":
+            if x.dtype != np.uint8 and x.size and (x.min() < 0 or x.max() > 255):
+                raise DensekitError(
+                    f"This model reads images as bytes 0..255, but the input ranges from "
+                    f"{x.min()} to {x.max()}. Give raw pixel values, not rescaled ones.")
+            return np.ascontiguousarray(x, dtype=np.uint8)
+        return ((x.astype(np.float32) - self.mean) / self.std).astype(np.float32)
+
+    def batch(self, x: torch.Tensor) -> torch.Tensor:
+        """The float batch the network sees. Called in the training hot path."""
+        if self.kind == "image":
+            return x.float().mul_(self.pixel_scale)  # (batch, features)
+        return x
+
+    def to_json(self) -> dict[str, Any]:
+        if self.kind == "image":
+            return {"kind": "image", "pixel_scale": self.pixel_scale}
+        return {"kind": "table", "mean": self.mean.tolist(), "std": self.std.tolist()}
+
+    @classmethod
+    def from_json(cls, values: dict[str, Any]) -> "Preprocessor":
+        if values["kind"] == "image":
+            return cls("image", pixel_scale=values["pixel_scale"])
+        return cls("table", mean=np.asarray(values["mean"], dtype=np.float32),
+                   std=np.asarray(values["std"], dtype=np.float32))

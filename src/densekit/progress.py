@@ -1,0 +1,45 @@
+"""Progress: a bar in a terminal, one line per evaluation otherwise (CI logs, pipes)."""
+
+from __future__ import annotations
+
+import sys
+
+from tqdm import tqdm
+
+
+class Progress:
+    def __init__(self, total_steps: int, steps_per_epoch: int, quiet: bool = False):
+        self.quiet = quiet
+        self.interactive = not quiet and sys.stderr.isatty()
+        self.total, self.steps_per_epoch = total_steps, steps_per_epoch
+        self.bar = None
+
+    def __enter__(self) -> "Progress":
+        if self.interactive:
+            self.bar = tqdm(total=self.total, unit="step", dynamic_ncols=True, leave=False)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def advance(self) -> None:
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def report(self, record: dict) -> None:
+        if self.quiet:
+            return
+        line = format_record(record)
+        if self.bar is not None:
+            self.bar.write(line)
+        else:
+            print(line, flush=True)
+
+
+def format_record(record: dict) -> str:
+    skip = {"step", "epoch", "seconds", "lr"}
+    figures = "  ".join(f"{k} {v:.4f}" for k, v in record.items()
+                        if k not in skip and isinstance(v, float))
+    return (f"epoch {record['epoch']:g}  step {record['step']}  {figures}  "
+            f"lr {record['lr']:.3g}  {record['seconds']:.1f}s")
