@@ -40,6 +40,7 @@ class TrainResult:
 
 def resolve(config: ConfigLike, overrides: dict[str, Any]) -> Config:
     """A Config from a Config, a dict, a YAML path or nothing, plus dotted-key overrides."""
+    overrides = {k: str(v) if isinstance(v, Path) else v for k, v in overrides.items()}
     if isinstance(config, (str, Path)):
         return load_config(config, overrides)
     values = config.to_dict() if isinstance(config, Config) else copy.deepcopy(config or {})

@@ -47,5 +47,10 @@ def score(model, prep: Preprocessor, loss_fn: LossFn, targets: Targets, data: Re
 
 
 def to_resident(x: np.ndarray, y: np.ndarray, device: torch.device) -> Resident:
-    return Resident(torch.from_numpy(np.ascontiguousarray(x)).to(device),
-                    torch.from_numpy(np.ascontiguousarray(y)).to(device))
+    return Resident(as_tensor(x).to(device), as_tensor(y).to(device))
+
+
+def as_tensor(a: np.ndarray) -> torch.Tensor:
+    a = np.ascontiguousarray(a)
+    # Arrays read straight from a file buffer are read-only; torch wants to own writable memory.
+    return torch.from_numpy(a if a.flags.writeable else a.copy())

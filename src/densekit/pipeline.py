@@ -37,12 +37,11 @@ def prepare(cfg: Config, device: torch.device) -> Prepared:
     dataset = load_source(cfg.data)
     for role, part in dataset.parts().items():
         check_part(part, role)
+        check_finite(part.x, dataset.feature_names, role)
     task, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
     split_holdouts(dataset, cfg, stratify=task != "regression")
     targets, _ = build_targets(dataset.train.y, task, cfg.model.loss, dataset.class_names,
                                dataset.label_names, cfg.model.standardize_target)
-    for role, part in dataset.parts().items():
-        check_finite(part.x, dataset.feature_names, role)
     check_batch_size(len(dataset.train), cfg.train.batch_size)
     prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max)
     resident = {role: to_resident(prep.transform(part.x), targets.encode(part.y, role), device)

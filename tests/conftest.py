@@ -1,0 +1,49 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from densekit.cli import main
+from densekit.data.named import data_folders
+
+FASHION_AVAILABLE = any((f / "train-images-idx3-ubyte.gz").exists() for f in data_folders("fashion-mnist"))
+needs_fashion = pytest.mark.skipif(not FASHION_AVAILABLE, reason="Fashion-MNIST files not installed")
+
+
+@pytest.fixture
+def cli(capsys):
+    """Run the command line in-process: returns (exit code, stdout, stderr)."""
+    def run(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+def run_subprocess(*args, cwd=None):
+    """The real console entry point, to check what a user sees (no traceback)."""
+    proc = subprocess.run([sys.executable, "-m", "densekit.cli", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+@pytest.fixture
+def iris_csv(tmp_path) -> Path:
+    """Real data as a user's CSV: iris with named columns and text labels."""
+    from sklearn.datasets import load_iris
+    bunch = load_iris(as_frame=True)
+    frame = bunch.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+    frame["species"] = bunch.target_names[bunch.target]
+    frame = frame.drop(columns=["target"])
+    path = tmp_path / "iris.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def fast_args():
+    """Flags that keep a training run to a fraction of a second."""
+    return ["--epochs", "2", "--quiet"]
