@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import zlib
 from pathlib import Path
 
@@ -42,7 +41,12 @@ def read_maybe_gzip(path: Path) -> bytes:
     if data[:2] != b"\x1f\x8b":
         return data
     try:
-        return gzip.decompress(data)
-    except (OSError, EOFError, zlib.error) as err:
+        # A decompressor object (not gzip.decompress) tells whether the stream really ended.
+        stream = zlib.decompressobj(wbits=31)
+        raw = stream.decompress(data)
+        if not stream.eof:
+            raise EOFError("the compressed stream ends early")
+        return raw
+    except (EOFError, zlib.error) as err:
         raise DensekitError(
             f"{path} is a corrupt or truncated gzip file ({err}). Download it again.") from None
