@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from densekit.errors import DensekitError
 from densekit.losses import LossFn, probabilities
 from densekit.metrics import full_metrics, quick_metrics
 from densekit.preprocess import Preprocessor
@@ -39,6 +40,11 @@ def score(model, prep: Preprocessor, loss_fn: LossFn, targets: Targets, data: Re
           full: bool = False) -> dict:
     """Loss and metrics of one split; full=True adds per-class figures and the confusion matrix."""
     out = outputs(model, prep, data.x)
+    if not torch.isfinite(out).all():
+        raise DensekitError(
+            "The network's outputs became NaN or infinite; training has diverged. This usually "
+            "helps: a lower learning rate (--lr), gradient clipping (train.clip_norm: 1.0), or "
+            "inputs on a common scale.")
     loss = float(loss_fn(out, data.y))
     scores = probabilities(targets, out).cpu().numpy()
     y = targets.to_label_units(data.y.cpu().numpy())

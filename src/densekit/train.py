@@ -146,12 +146,12 @@ class Trainer:
     def evaluate(self) -> None:
         epoch = self.state.epoch if not self.eval_every else self.state.step / self.steps_per_epoch
         record = {"step": self.state.step, "epoch": round(epoch, 4), **self.train_figures()}
+        self.check_finite(record)
         if self.validation is not None:
             figures = score(self.model, self.prep, self.loss_fn, self.targets, self.validation)
             record.update({f"val_{k}": v for k, v in figures.items()})
         record["lr"] = current_lr(self.optimizer)
         record["seconds"] = round(time.perf_counter() - self.started, 3)
-        self.check_finite(record)
         self.state.history.append(record)
         self.running = self.fresh_running()
         self.after_evaluation(record)

@@ -1,0 +1,131 @@
+"""Optimisers, schedules, evaluation periods, early stopping, class weights and numerical health."""
+
+import math
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import torch
+
+import densekit
+from densekit.errors import DensekitError
+
+
+def train(tmp_path, name="run", **kw):
+    kw.setdefault("data__source", "digits")
+    return densekit.train(out=tmp_path / name, quiet=True, **kw)
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adagrad", "rmsprop", "adam", "adamw"])
+def test_every_optimizer_learns_digits(tmp_path, optimizer):
+    lr = {"sgd": 0.05, "adagrad": 0.05}.get(optimizer, 0.001)
+    result = train(tmp_path, train__optimizer=optimizer, train__lr=lr, train__momentum=0.9 if optimizer == "sgd" else 0.0,
+                   train__nesterov=optimizer == "sgd", train__epochs=8)
+    assert result.metrics["test"]["accuracy"] >= 0.9
+
+
+def test_step_schedule_decays_per_epoch(tmp_path):
+    result = train(tmp_path, train__schedule="step", train__step_size=2, train__gamma=0.5, train__epochs=5)
+    assert [round(r["lr"], 6) for r in result.history] == [0.001, 0.001, 0.0005, 0.0005, 0.00025]
+
+
+def test_cosine_and_one_cycle_schedules_end_near_zero(tmp_path):
+    for schedule in ("cosine", "one_cycle"):
+        result = train(tmp_path, name=schedule, train__schedule=schedule, train__epochs=4, train__lr=0.01)
+        lrs = [r["lr"] for r in result.history]
+        assert lrs[-1] < 1e-4
+        assert result.metrics["test"]["accuracy"] >= 0.9
+
+
+def test_plateau_schedule_lowers_the_rate_when_validation_stalls(tmp_path):
+    result = train(tmp_path, train__schedule="plateau", train__plateau_patience=1, train__gamma=0.5,
+                   train__lr=0.01, train__epochs=25)
+    lrs = [r["lr"] for r in result.history]
+    assert lrs[0] == 0.01 and min(lrs) < 0.01
+    first_cut = next(i for i, lr in enumerate(lrs) if lr < 0.01)
+    losses = [r["val_loss"] for r in result.history]
+    # The cut follows two evaluations that did not beat the best validation loss before them.
+    assert min(losses[first_cut - 2:first_cut]) >= min(losses[:first_cut - 2])
+
+
+def test_periods_and_steps_like_the_crash_course(tmp_path):
+    result = train(tmp_path, model__hidden=[], train__optimizer="adagrad", train__lr=0.02,
+                   train__clip_norm=5.0, train__batch_size=10, train__steps=100, train__periods=10)
+    assert [r["step"] for r in result.history] == list(range(10, 101, 10))
+    assert result.history[-1]["epoch"] == pytest.approx(100 / math.ceil(1149 / 10), abs=1e-3)
+
+
+def test_early_stopping_restores_the_best_weights(tmp_path):
+    result = train(tmp_path, train__lr=0.05, train__epochs=40,
+                   train__early_stopping={"patience": 3, "monitor": "val_loss"})
+    history = result.history
+    assert len(history) < 40
+    best = min(history, key=lambda r: r["val_loss"])
+    assert history[-1]["val_loss"] > best["val_loss"]
+    assert result.metrics["validation"]["loss"] == pytest.approx(best["val_loss"], rel=1e-5)
+
+
+def test_class_weights_scale_each_rows_loss():
+    from densekit.losses import make_loss
+    from densekit.tasks import Targets
+    logits = torch.tensor([[0.3], [-1.2], [2.0]])
+    y = torch.tensor([1.0, 0.0, 1.0])
+    weights = torch.tensor([1.0, 4.0])
+    loss = make_loss(Targets("binary", "binary_cross_entropy", 1, [0, 1], ["0", "1"]),
+                     class_weight=weights)(logits, y)
+    per_row = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y, reduction="none")
+    assert loss.item() == pytest.approx((per_row * torch.tensor([4.0, 1.0, 4.0])).mean().item())
+
+
+def test_balanced_class_weights_predict_a_rare_class_more_often(tmp_path):
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    keep = (digits.target != 1) | (np.arange(len(digits.target)) % 5 == 0)  # ones are rare
+    path = tmp_path / "rare.npz"
+    np.savez(path, x=digits.data[keep].astype(np.uint8), y=(digits.target[keep] == 1).astype(int))
+    plain = train(tmp_path, "plain", data__source=str(path), train__epochs=2)
+    weighted = train(tmp_path, "weighted", data__source=str(path), train__epochs=2,
+                     train__class_weight="balanced")
+    predicted_ones = lambda r: np.array(r.metrics["test"]["confusion_matrix"])[:, 1].sum()
+    assert predicted_ones(weighted) > predicted_ones(plain)
+
+
+def test_explicit_class_weights_must_name_known_classes(tmp_path):
+    with pytest.raises(DensekitError, match="unknown class"):
+        train(tmp_path, train__class_weight={"11": 2.0})
+
+
+def test_batch_norm_and_label_smoothing_train(tmp_path):
+    result = train(tmp_path, model__batch_norm=True, model__label_smoothing=0.1, train__epochs=5)
+    assert result.metrics["test"]["accuracy"] >= 0.9
+    assert "body.1.running_mean" in result.model.state_dict()
+
+
+def test_a_diverging_run_stops_with_advice(tmp_path):
+    with pytest.raises(DensekitError, match="lower learning rate") as info:
+        train(tmp_path, data__source="breast-cancer", data__task="regression", model__loss="mse",
+              train__optimizer="sgd", train__lr=1e6, train__epochs=3)
+    assert "step" in str(info.value)
+
+
+def test_summary_command_prints_kerass_table(cli):
+    code, out, _ = cli("summary", "--data", "digits", "--hidden", "128,64", "--dropout", "0")
+    assert code == 0
+    assert "dense_2 (Dense)" in out and "Total params: 17,226" in out  # 64*128+128 + 128*64+64 + 64*10+10
+
+
+def test_ctrl_c_exits_cleanly_with_code_130(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "densekit.cli", "train", "--data", "digits",
+                             "--epochs", "100000", "--out", str(tmp_path / "run")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while not (tmp_path / "run" / "history.jsonl").exists() and time.time() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "interrupted" in err and "Traceback" not in err
+    assert (tmp_path / "run" / "config.yaml").exists()
