@@ -77,3 +77,25 @@ def test_fashion_mnist_tutorial_network_reaches_85_percent(tmp_path):
                             out=tmp_path / "run", quiet=True)
     assert result.metrics["test"]["accuracy"] >= 0.85
     assert len(result.history) == 5
+
+
+def test_one_hot_targets_train_a_softmax_classifier(tmp_path):
+    digits = load_digits()
+    path = tmp_path / "one_hot.npz"
+    pixels = (digits.data * 255 / 16).astype(np.uint8)  # bytes 0..255, as images usually come
+    np.savez(path, x=pixels, y=np.eye(10, dtype=np.float32)[digits.target])
+    result = densekit.train(data__source=str(path), out=tmp_path / "run", quiet=True)
+    assert result.task == "multiclass" and result.model.head.out_features == 10
+    assert result.metrics["test"]["accuracy"] >= 0.95
+
+
+def test_separate_validation_and_test_files(tmp_path):
+    digits = load_digits(as_frame=True).frame
+    for name, rows in [("train", slice(0, 1200)), ("val", slice(1200, 1500)), ("test", slice(1500, None))]:
+        digits.iloc[rows].to_csv(tmp_path / f"{name}.csv", index=False)
+    result = densekit.train(data__source=str(tmp_path / "train.csv"), data__label="target",
+                            data__validation=str(tmp_path / "val.csv"),
+                            data__test=str(tmp_path / "test.csv"), out=tmp_path / "run", quiet=True)
+    assert sum(result.metrics["validation"]["per_class"][c]["support"] for c in map(str, range(10))) == 300
+    assert sum(map(sum, result.metrics["test"]["confusion_matrix"])) == 297
+    assert result.metrics["test"]["accuracy"] >= 0.88  # the last writers in the set are harder
