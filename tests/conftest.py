@@ -2,8 +2,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 
 from densekit.cli import main
@@ -30,20 +28,17 @@ def run_subprocess(*args, cwd=None):
     return proc.returncode, proc.stdout, proc.stderr
 
 
-@pytest.fixture
-def iris_csv(tmp_path) -> Path:
-    """Real data as a user's CSV: iris with named columns and text labels."""
+def write_iris_csv(folder: Path) -> Path:
+    """Real data as a user's CSV: iris with named columns and text labels in 'species'."""
     from sklearn.datasets import load_iris
     bunch = load_iris(as_frame=True)
     frame = bunch.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
     frame["species"] = bunch.target_names[bunch.target]
-    frame = frame.drop(columns=["target"])
-    path = tmp_path / "iris.csv"
-    frame.to_csv(path, index=False)
+    path = folder / "iris.csv"
+    frame.drop(columns=["target"]).to_csv(path, index=False)
     return path
 
 
 @pytest.fixture
-def fast_args():
-    """Flags that keep a training run to a fraction of a second."""
-    return ["--epochs", "2", "--quiet"]
+def iris_csv(tmp_path) -> Path:
+    return write_iris_csv(tmp_path)

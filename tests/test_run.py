@@ -11,18 +11,14 @@ from safetensors.torch import load_file
 import densekit
 from densekit.config import ModelConfig
 from densekit.model import DenseNet
+from tests.conftest import write_iris_csv
 
 
 @pytest.fixture(scope="module")
 def iris_run(tmp_path_factory):
-    from sklearn.datasets import load_iris
     folder = tmp_path_factory.mktemp("iris")
-    bunch = load_iris(as_frame=True)
-    frame = bunch.frame.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
-    frame["species"] = bunch.target_names[bunch.target]
-    frame = frame.drop(columns=["target"])
-    csv = folder / "iris.csv"
-    frame.to_csv(csv, index=False)
+    csv = write_iris_csv(folder)
+    frame = pd.read_csv(csv)
     result = densekit.train(data__source=str(csv), data__label="species", model__hidden=[32],
                             train__epochs=60, train__lr=0.01, out=folder / "run", quiet=True)
     return result, csv, frame

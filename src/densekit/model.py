@@ -16,6 +16,7 @@ ACTIVATIONS = {
     "elu": nn.ELU, "selu": nn.SELU, "gelu": nn.GELU, "tanh": nn.Tanh,
     "sigmoid": nn.Sigmoid, "linear": nn.Identity,
 }
+ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Identity)
 
 
 class DenseNet(nn.Module):
@@ -50,7 +51,7 @@ class DenseNet(nn.Module):
         penalty = x.new_zeros(())
         for layer in self.body:
             x = layer(x)
-            if isinstance(layer, tuple(ACTIVATION_TYPES)):
+            if isinstance(layer, ACTIVATION_TYPES):
                 penalty = penalty + (self.cfg.activity_l1 * x.abs().sum()
                                      + self.cfg.activity_l2 * x.square().sum()) / len(x)
         self.activity_penalty = penalty
@@ -78,9 +79,6 @@ class DenseNet(nn.Module):
         # Each unit's incoming weights (a row of the PyTorch weight) are capped at max_norm.
         for layer in self.dense_layers():
             layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=self.cfg.max_norm))
-
-
-ACTIVATION_TYPES = {nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Identity}
 
 
 def initialise(net: DenseNet, cfg: ModelConfig) -> None:
