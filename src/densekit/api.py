@@ -3,39 +3,25 @@
 from __future__ import annotations
 
 import copy
-import platform
-import random
-import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Union
+from typing import Any, Optional, Union
 
-import numpy as np
 import torch
 
-from densekit.config import Config, DataConfig, load_config, set_dotted
+from densekit.checkpoint import CheckpointFolder
+from densekit.config import Config, DataConfig, load_config, read_yaml, set_dotted
 from densekit.data import load_source, read_part
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
 from densekit.evaluation import score, to_resident
 from densekit.losses import make_loss
-from densekit.model import DenseNet, format_summary, summarise
-from densekit.optim import resolve_device
-from densekit.pipeline import Prepared, class_weight_tensor, describe, prepare
+from densekit.model import format_summary, summarise
+from densekit.pipeline import prepare
 from densekit.predict import Predictor
-from densekit.run import RunDir, plan_run_dir, write_json
-from densekit.train import Trainer
+from densekit.run import plan_run_dir
+from densekit.session import Log, TrainResult, execute, model_inputs, resume_checkpoint
 
 ConfigLike = Union[Config, dict, str, Path, None]
-
-
-@dataclass
-class TrainResult:
-    run_dir: Path
-    task: str
-    metrics: dict[str, Any]   # {"validation": {...}, "test": {...}} as in metrics.json
-    history: list[dict]       # one record per evaluation, as in history.jsonl
-    model: DenseNet
 
 
 def resolve(config: ConfigLike, overrides: dict[str, Any]) -> Config:
@@ -49,95 +35,30 @@ def resolve(config: ConfigLike, overrides: dict[str, Any]) -> Config:
     return Config.from_dict(values)
 
 
-def train(config: ConfigLike = None, *, quiet: bool = False,
-          log: Optional[Callable[[str], None]] = None, **overrides: Any) -> TrainResult:
+def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] = None,
+          resume: bool = False, force: bool = False, **overrides: Any) -> TrainResult:
     """Train a network and write a run directory. Overrides use dotted keys with '__' for '.'
-    in Python: train(data__source="digits", model__hidden=[64], train__epochs=5)."""
+    in Python: train(data__source="digits", model__hidden=[64], train__epochs=5).
+    resume=True continues the run in `out` from its newest checkpoint when it has one."""
     log = log or ((lambda _: None) if quiet else print)
     cfg = resolve(config, {k.replace("__", "."): v for k, v in overrides.items()})
+    if resume and cfg.out and CheckpointFolder(Path(cfg.out)).exists():
+        checkpoint = resume_checkpoint(Path(cfg.out), log)
+        return execute(cfg, Path(cfg.out), log, quiet, checkpoint, force)
     out = plan_run_dir(cfg.out, Path(cfg.data.source).stem)
-    seed_everything(cfg.train.seed)
-    device = resolve_device(cfg.train.device)
-    prepared = prepare(cfg, device)
-    check_monitor(cfg, prepared)
-    describe(prepared, log)
-    model = build_model(cfg, prepared).to(device)
-    log(format_summary(summarise(model_inputs(prepared), prepared.targets.n_outputs, cfg.model,
-                                 prepared.dataset.image_shape)))
-    run = RunDir.create(out)
-    run.write_text("config.yaml", cfg.model_copy(update={"out": str(out)}).to_yaml())
-    loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight_tensor(cfg, prepared))
-    trainer = Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
-                      prepared.validation, on_eval=run.append_history, quiet=quiet)
-    started = time.perf_counter()
-    state = trainer.fit()
-    seconds = time.perf_counter() - started
-    if state.stop_reason:
-        log(state.stop_reason)
-    metrics = final_metrics(model, loss_fn, prepared)
-    run.save_model(model, model_meta(cfg, prepared, model))
-    write_json(run.file("metrics.json"), metrics)
-    write_json(run.file("run.json"), run_info(cfg, prepared, state, seconds, device))
-    log(headline(metrics, prepared.targets.task))
-    log(f"run directory: {run.path}")
-    return TrainResult(run.path, prepared.targets.task, metrics, state.history, model)
+    return execute(cfg, out, log, quiet)
 
 
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def check_monitor(cfg: Config, prepared: Prepared) -> None:
-    es = cfg.train.early_stopping
-    if es.patience and es.monitor.startswith("val_") and prepared.validation is None:
-        raise DensekitError(f"Early stopping monitors {es.monitor}, but there is no validation "
-                            "data. Set --validation-split above 0, give validation data, or "
-                            "monitor train_loss.")
-
-
-def model_inputs(prepared: Prepared) -> int:
-    return prepared.train.x.shape[1]
-
-
-def build_model(cfg: Config, prepared: Prepared) -> DenseNet:
-    return DenseNet(model_inputs(prepared), prepared.targets.n_outputs, cfg.model)
-
-
-def final_metrics(model, loss_fn, prepared: Prepared) -> dict[str, Any]:
-    splits = {"validation": prepared.validation, "test": prepared.test}
-    return {name: score(model, prepared.prep, loss_fn, prepared.targets, data, full=True)
-            for name, data in splits.items() if data is not None}
-
-
-def model_meta(cfg: Config, prepared: Prepared, model: DenseNet) -> dict[str, Any]:
-    d = prepared.dataset
-    return {
-        "n_inputs": model_inputs(prepared), "n_outputs": prepared.targets.n_outputs,
-        "model": cfg.model.model_dump(mode="json"), "targets": prepared.targets.to_json(),
-        "preprocessing": prepared.prep.to_json(), "feature_names": d.feature_names,
-        "label_column": d.label_column if d.label_column is not None else cfg.data.label,
-        "data_kind": d.kind, "image_shape": list(d.image_shape) if d.image_shape else None,
-        "label_smoothing": cfg.model.label_smoothing,
-    }
-
-
-def run_info(cfg: Config, prepared: Prepared, state, seconds: float, device) -> dict[str, Any]:
-    from densekit import __version__
-    return {"densekit_version": __version__, "data": prepared.dataset.name,
-            "sizes": prepared.sizes(), "task": prepared.targets.task,
-            "task_reason": prepared.task_reason, "steps": state.step, "epochs": state.epoch,
-            "stop_reason": state.stop_reason, "train_seconds": round(seconds, 3),
-            "device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.platform()}
-
-
-def headline(metrics: dict[str, Any], task: str) -> str:
-    key = {"regression": "mae", "multilabel": "subset_accuracy"}.get(task, "accuracy")
-    parts = [f"{split} {key} {figures[key]:.4f} (loss {figures['loss']:.4f})"
-             for split, figures in metrics.items()]
-    return "; ".join(parts) or "no validation or test data to score"
+def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,
+           log: Optional[Log] = None, **overrides: Any) -> TrainResult:
+    """Continue a run from its newest good checkpoint, with the configuration it was started with."""
+    log = log or ((lambda _: None) if quiet else print)
+    run_path = Path(run_dir)
+    checkpoint = resume_checkpoint(run_path, log)
+    config_path = run_path / "config.yaml"
+    values = read_yaml(config_path) if config_path.exists() else checkpoint.meta["config"]
+    cfg = resolve(values, {k.replace("__", "."): v for k, v in overrides.items()})
+    return execute(cfg, run_path, log, quiet, checkpoint, force)
 
 
 def load(run_dir: str | Path) -> Predictor:
@@ -178,4 +99,4 @@ def summary(config: ConfigLike = None, **overrides: Any) -> str:
                                     prepared.dataset.image_shape))
 
 
-__all__ = ["TrainResult", "evaluate", "load", "summary", "train"]
+__all__ = ["TrainResult", "evaluate", "load", "resume", "summary", "train"]

@@ -11,6 +11,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from densekit.errors import DensekitError
+from densekit.interrupt import TrainingInterrupted
 
 # flag -> dotted configuration key. Values are passed as text and validated by the config.
 TRAIN_FLAGS = {
@@ -56,6 +57,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     train = sub.add_parser("train", help="train a network and write a run directory")
     add_config_arguments(train)
+    train.add_argument("--resume", action="store_true",
+                       help="continue the run in --out from its newest checkpoint, if it has one")
+    train.add_argument("--force", action="store_true",
+                       help="with --resume: continue even if the configuration or data changed")
+    resume = sub.add_parser("resume", help="continue an interrupted run from its newest checkpoint")
+    resume.add_argument("run", help="run directory")
+    resume.add_argument("--force", action="store_true",
+                        help="continue even if the configuration or data changed")
+    resume.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="change a configuration key (needs --force)")
+    resume.add_argument("--quiet", "-q", action="store_true", help="print only the result")
     summary = sub.add_parser("summary", help="print the layer table of a configuration")
     add_config_arguments(summary)
     evaluate = sub.add_parser("evaluate", help="score a run's model on labelled data")
@@ -83,11 +95,11 @@ def add_config_arguments(parser: argparse.ArgumentParser) -> None:
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for flag, (key, _) in TRAIN_FLAGS.items():
-        raw = getattr(args, flag.lstrip("-").replace("-", "_"))
+        raw = getattr(args, flag.lstrip("-").replace("-", "_"), None)
         if raw is not None:
             values[key] = flag_value(key, raw)
     for flag, (key, _) in SWITCHES.items():
-        if getattr(args, flag.lstrip("-").replace("-", "_")):
+        if getattr(args, flag.lstrip("-").replace("-", "_"), False):
             values[key] = flag != "--no-bias"
     for item in args.set:
         key, sep, raw = item.partition("=")
@@ -109,12 +121,25 @@ def flag_value(key: str, raw: str) -> Any:
 
 
 def run_train(args: argparse.Namespace) -> int:
-    from densekit.api import headline, train
-    result = train(args.config, quiet=args.quiet, **dunder(overrides_from(args)))
-    if args.quiet:
+    from densekit.api import train
+    result = train(args.config, quiet=args.quiet, resume=args.resume, force=args.force,
+                   **dunder(overrides_from(args)))
+    print_result(result, args.quiet)
+    return 0
+
+
+def run_resume(args: argparse.Namespace) -> int:
+    from densekit.api import resume
+    result = resume(args.run, force=args.force, quiet=args.quiet, **dunder(overrides_from(args)))
+    print_result(result, args.quiet)
+    return 0
+
+
+def print_result(result, quiet: bool) -> None:
+    if quiet:  # otherwise the library already logged these lines
+        from densekit.session import headline
         print(headline(result.metrics, result.task))
         print(f"run directory: {result.run_dir}")
-    return 0
 
 
 def run_summary(args: argparse.Namespace) -> int:
@@ -165,20 +190,26 @@ def dunder(values: dict[str, Any]) -> dict[str, Any]:
     return {k.replace(".", "__"): v for k, v in values.items()}
 
 
-COMMANDS = {"train": run_train, "summary": run_summary, "evaluate": run_evaluate,
-            "predict": run_predict}
+COMMANDS = {"train": run_train, "resume": run_resume, "summary": run_summary,
+            "evaluate": run_evaluate, "predict": run_predict}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except TrainingInterrupted as err:
+        print(f"densekit: {err}", file=sys.stderr)
+        if err.saved:
+            print(f"Continue with: densekit resume {err.run_dir}", file=sys.stderr)
+        return err.exit_code
     except DensekitError as err:
         print(f"densekit: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("densekit: interrupted.", file=sys.stderr)
+        print("densekit: interrupted; nothing more was saved.", file=sys.stderr)
         return 130
+
 
 
 if __name__ == "__main__":

@@ -91,6 +91,11 @@ class EarlyStopping(Section):
     restore_best: bool = True
 
 
+class Checkpointing(Section):
+    every_epochs: int = Field(1, ge=0)               # 0: no checkpoint at epoch ends
+    every_steps: Optional[int] = Field(None, ge=1)   # also every N optimizer steps
+
+
 class TrainConfig(Section):
     optimizer: Optimizer = "adam"
     lr: float = Field(0.001, gt=0.0)
@@ -108,6 +113,7 @@ class TrainConfig(Section):
     eval_every: Optional[int] = Field(None, ge=1)    # evaluate every N steps instead of per epoch
     periods: Optional[int] = Field(None, ge=1)       # or: this many evenly spaced evaluations
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
+    checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     class_weight: Optional[Union[Literal["balanced"], dict[str, float]]] = None
     seed: int = 0
     device: Device = "auto"

@@ -8,15 +8,16 @@ from tqdm import tqdm
 
 
 class Progress:
-    def __init__(self, total_steps: int, steps_per_epoch: int, quiet: bool = False):
+    def __init__(self, total_steps: int, done_steps: int = 0, quiet: bool = False):
         self.quiet = quiet
         self.interactive = not quiet and sys.stderr.isatty()
-        self.total, self.steps_per_epoch = total_steps, steps_per_epoch
+        self.total, self.done = total_steps, done_steps
         self.bar = None
 
     def __enter__(self) -> "Progress":
         if self.interactive:
-            self.bar = tqdm(total=self.total, unit="step", dynamic_ncols=True, leave=False)
+            self.bar = tqdm(total=self.total, initial=self.done, unit="step", dynamic_ncols=True,
+                            leave=False)
         return self
 
     def __exit__(self, *exc) -> None:

@@ -108,8 +108,16 @@ class RunDir:
         atomic_write(self.file(name), text.encode())
 
     def append_history(self, record: dict) -> None:
-        with open(self.file("history.jsonl"), "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        try:
+            with open(self.file("history.jsonl"), "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError as err:
+            raise DensekitError(f"Could not append to {self.file('history.jsonl')}: "
+                                f"{err.strerror or err}. Free some disk space; the checkpoints "
+                                "saved so far are intact.") from None
+
+    def write_history(self, records: list[dict]) -> None:
+        atomic_write(self.file("history.jsonl"), "".join(json.dumps(r) + "\n" for r in records).encode())
 
     def read_history(self) -> list[dict]:
         path = self.file("history.jsonl")

@@ -2,26 +2,31 @@
 
 Batches are slices of a seeded permutation of row indices: no DataLoader and no per-sample
 Python in the hot path. Evaluation happens every epoch, or every N steps ("periods").
+Checkpoints capture the loop exactly (see checkpoint.py), so a resumed run ends with the
+same weights, bit for bit, as one left alone.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Optional
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, Optional
 
 import torch
 
+from densekit.checkpoint import Checkpoint, CheckpointFolder, from_json_tree, to_json_tree
 from densekit.config import TrainConfig
 from densekit.errors import DensekitError
 from densekit.evaluation import Resident, score
+from densekit.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.losses import LossFn
 from densekit.metrics import lower_is_better
 from densekit.model import DenseNet
 from densekit.optim import current_lr, gradient_clipper, make_optimizer, make_scheduler
 from densekit.preprocess import Preprocessor
 from densekit.progress import Progress
+from densekit.rng import capture_rng, restore_rng
 from densekit.tasks import Targets
 
 
@@ -35,6 +40,7 @@ class LoopState:
     best_step: int = 0
     evals_since_best: int = 0
     stop_reason: str = ""
+    last_checkpoint_step: Optional[int] = None
     history: list[dict] = field(default_factory=list)
 
 
@@ -46,16 +52,17 @@ class Running:
     loss: torch.Tensor
     correct: torch.Tensor
     rows: int = 0
-    batches: int = 0
 
 
 class Trainer:
     def __init__(self, model: DenseNet, loss_fn: LossFn, targets: Targets, prep: Preprocessor,
                  cfg: TrainConfig, train: Resident, validation: Optional[Resident],
-                 on_eval: Callable[[dict], None] = lambda record: None, quiet: bool = False):
+                 on_eval: Callable[[dict], None] = lambda record: None, quiet: bool = False,
+                 checkpoints: Optional[CheckpointFolder] = None, identity: Optional[dict] = None):
         self.model, self.loss_fn, self.targets, self.prep, self.cfg = model, loss_fn, targets, prep, cfg
         self.train_data, self.validation = train, validation
         self.on_eval, self.quiet = on_eval, quiet
+        self.checkpoints, self.identity = checkpoints, identity or {}
         self.device = train.x.device
         self.steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
         self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
@@ -68,14 +75,17 @@ class Trainer:
         self.monitor = cfg.early_stopping.monitor
         self.best_weights: Optional[dict] = None
         self.state = LoopState()
+        self.order: Optional[torch.Tensor] = None   # this epoch's sample order, once drawn
+        self.position = 0                           # next row of `order` to train on
         self.started = time.perf_counter()
         self.running = self.fresh_running()
+        self.interrupt = InterruptFlag()
 
     # ---------------------------------------------------------------- the loop
 
     def fit(self) -> LoopState:
         self.model.train()
-        with Progress(self.total_steps, self.steps_per_epoch, quiet=self.quiet) as progress:
+        with Progress(self.total_steps, self.state.step, quiet=self.quiet) as progress, self.interrupt:
             self.progress = progress
             while self.state.step < self.total_steps and not self.state.stop_reason:
                 self.run_epoch()
@@ -85,16 +95,20 @@ class Trainer:
         return self.state
 
     def run_epoch(self) -> None:
-        order = torch.randperm(len(self.train_data), generator=self.generator, device=self.device)
-        for start in range(0, len(order), self.cfg.batch_size):
-            rows = order[start:start + self.cfg.batch_size]
+        if self.order is None:
+            self.order = torch.randperm(len(self.train_data), generator=self.generator, device=self.device)
+            self.position = 0
+        size, n = self.cfg.batch_size, len(self.order)
+        for start in range(self.position, n, size):
+            rows = self.order[start:start + size]
+            self.position = start + size
             if len(rows) == 1 and self.model.cfg.batch_norm:
                 continue  # batch norm cannot normalise a single row
             self.train_step(rows)
             if self.eval_every and self.state.step % self.eval_every == 0:
                 self.evaluate()
-            last_batch = start + self.cfg.batch_size >= len(order)
-            if (self.state.step >= self.total_steps or self.state.stop_reason) and not last_batch:
+            self.after_step()
+            if (self.state.step >= self.total_steps or self.state.stop_reason) and self.position < n:
                 return
         self.end_epoch()
 
@@ -103,6 +117,8 @@ class Trainer:
         y = self.train_data.y[rows]                    # (batch,) or (batch, outputs)
         out = self.model(x)                            # (batch, outputs)
         loss = self.loss_fn(out, y)
+        if self.device.type == "cpu" and not torch.isfinite(loss):
+            self.fail_non_finite(float(loss.detach()))  # before the update: weights stay good
         total = self.with_penalties(loss)
         self.optimizer.zero_grad(set_to_none=True)
         total.backward()
@@ -128,25 +144,39 @@ class Trainer:
         r = self.running
         r.loss += loss * len(y)
         r.rows += len(y)
-        r.batches += 1
         if self.targets.task == "multiclass" and not self.targets.soft_labels:
             r.correct += (out.argmax(dim=1) == y).sum()
         elif self.targets.task == "binary":
             r.correct += ((out[:, 0] >= 0) == (y >= 0.5)).sum()
 
+    def after_step(self) -> None:
+        every = self.cfg.checkpoint.every_steps
+        if every and self.state.step % every == 0:
+            self.save_checkpoint()
+        if self.interrupt.signal_name:
+            if self.state.last_checkpoint_step != self.state.step:
+                self.save_checkpoint()
+            raise TrainingInterrupted(self.interrupt.signal_name, self.state.step,
+                                      self.checkpoints is not None)
+
     def end_epoch(self) -> None:
         self.state.epoch += 1
+        self.order = None
         if not self.eval_every:
             self.evaluate()
         if self.schedule_on == "epoch":
             self.scheduler.step()
+        every = self.cfg.checkpoint.every_epochs
+        if every and self.state.epoch % every == 0 and self.state.step < self.total_steps:
+            self.save_checkpoint()
 
     # ---------------------------------------------------------------- evaluation
 
     def evaluate(self) -> None:
         epoch = self.state.epoch if not self.eval_every else self.state.step / self.steps_per_epoch
         record = {"step": self.state.step, "epoch": round(epoch, 4), **self.train_figures()}
-        self.check_finite(record)
+        if not math.isfinite(record["train_loss"]):
+            self.fail_non_finite(record["train_loss"])
         if self.validation is not None:
             figures = score(self.model, self.prep, self.loss_fn, self.targets, self.validation)
             record.update({f"val_{k}": v for k, v in figures.items()})
@@ -165,13 +195,14 @@ class Trainer:
             figures["train_accuracy"] = float(r.correct) / max(r.rows, 1)
         return figures
 
-    def check_finite(self, record: dict) -> None:
-        if not math.isfinite(record["train_loss"]):
-            raise DensekitError(
-                f"The training loss became {record['train_loss']} before step {record['step']} "
-                f"(epoch {record['epoch']:.2f}). Training stopped. This usually helps: a lower "
-                "learning rate (--lr), gradient clipping (train.clip_norm: 1.0), or inputs on a "
-                "common scale.")
+    def fail_non_finite(self, value: float) -> None:
+        kept = (f" The last good checkpoint (step {self.state.last_checkpoint_step}) is kept in "
+                f"{self.checkpoints.folder}." if self.state.last_checkpoint_step is not None else "")
+        raise DensekitError(
+            f"The training loss became {value} at step {self.state.step + 1} (epoch "
+            f"{self.state.epoch + 1}). Training stopped.{kept} This usually helps: a lower "
+            "learning rate (--lr), gradient clipping (train.clip_norm: 1.0), or inputs on a "
+            "common scale.")
 
     def after_evaluation(self, record: dict) -> None:
         value = record.get(self.monitor)
@@ -183,6 +214,9 @@ class Trainer:
             self.state.best, self.state.best_step, self.state.evals_since_best = value, record["step"], 0
             if self.cfg.early_stopping.patience and self.cfg.early_stopping.restore_best:
                 self.best_weights = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            if self.checkpoints is not None:
+                self.checkpoints.save_best(self.model_tensors(), {"step": record["step"],
+                                                                  self.monitor: value})
         else:
             self.state.evals_since_best += 1
             patience = self.cfg.early_stopping.patience
@@ -204,6 +238,52 @@ class Trainer:
     def fresh_running(self) -> Running:
         zero = torch.zeros((), device=self.device)
         return Running(zero.clone(), zero.clone().long())
+
+    # ---------------------------------------------------------------- checkpoints
+
+    def model_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"model.{k}": v for k, v in self.model.state_dict().items()}
+
+    def save_checkpoint(self) -> None:
+        if self.checkpoints is None:
+            return
+        if not all(torch.isfinite(p).all() for p in self.params):
+            self.fail_non_finite(float("nan"))
+        self.state.last_checkpoint_step = self.state.step
+        tensors, meta = self.model_tensors(), self.loop_meta()
+        if self.best_weights is not None:
+            tensors.update({f"best.{k}": v for k, v in self.best_weights.items()})
+        if self.order is not None:
+            tensors["order"] = self.order
+        tensors["running.loss"], tensors["running.correct"] = self.running.loss, self.running.correct
+        meta["optimizer"] = to_json_tree(self.optimizer.state_dict(), "optimizer", tensors)
+        meta["scheduler"] = to_json_tree(self.scheduler.state_dict(), "scheduler", tensors) if self.scheduler else None
+        meta["rng"] = capture_rng(self.generator, tensors)
+        self.checkpoints.save_last({k: v.detach().cpu() for k, v in tensors.items()}, meta)
+
+    def loop_meta(self) -> dict[str, Any]:
+        return {"loop": asdict(self.state), "position": self.position, "rows": self.running.rows,
+                "elapsed": time.perf_counter() - self.started, **self.identity}
+
+    def restore(self, checkpoint: Checkpoint) -> None:
+        """Put the loop back exactly where the checkpoint was taken."""
+        t, meta = {k: v.to(self.device) for k, v in checkpoint.tensors.items()}, checkpoint.meta
+        self.model.load_state_dict(strip(t, "model."))
+        best = strip(t, "best.")
+        self.best_weights = best or None
+        self.optimizer.load_state_dict(from_json_tree(meta["optimizer"], t))
+        if self.scheduler is not None and meta["scheduler"] is not None:
+            self.scheduler.load_state_dict(from_json_tree(meta["scheduler"], t))
+        restore_rng(meta["rng"], self.generator, checkpoint.tensors)
+        self.state = LoopState(**meta["loop"])
+        self.order = t.get("order")
+        self.position = meta["position"]
+        self.running = Running(t["running.loss"], t["running.correct"], meta["rows"])
+        self.started = time.perf_counter() - meta["elapsed"]
+
+
+def strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
 def eval_interval(cfg: TrainConfig, total_steps: int) -> Optional[int]:

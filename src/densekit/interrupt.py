@@ -1,0 +1,45 @@
+"""Ctrl-C and SIGTERM during training: the first asks the loop to save and stop at the next
+step; a second Ctrl-C stops at once."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Optional
+
+from densekit.errors import DensekitError
+
+
+class TrainingInterrupted(DensekitError):
+    exit_code = 130  # the shell's convention for a run ended by SIGINT
+
+    def __init__(self, signal_name: str, step: int, saved: bool):
+        self.step = step
+        self.saved = saved
+        self.run_dir = None  # set by the session, for the resume hint
+        saved_text = " A checkpoint was saved." if saved else ""
+        super().__init__(f"Training was interrupted by {signal_name} after step {step}.{saved_text}")
+
+
+class InterruptFlag:
+    """While active, SIGINT/SIGTERM set `signal_name` instead of killing the process."""
+
+    def __init__(self):
+        self.signal_name: Optional[str] = None
+        self.previous: dict = {}
+
+    def __enter__(self) -> "InterruptFlag":
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self.previous[sig] = signal.signal(sig, self.handle)
+        return self
+
+    def handle(self, signum, frame) -> None:
+        if self.signal_name is not None:
+            raise KeyboardInterrupt  # asked twice: stop now, without saving
+        self.signal_name = signal.Signals(signum).name
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+        self.previous = {}

@@ -1,0 +1,183 @@
+"""One training session, fresh or resumed: data → model → loop → run directory."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import numpy as np
+import torch
+
+from densekit.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
+from densekit.config import Config
+from densekit.errors import DensekitError
+from densekit.evaluation import Resident, score
+from densekit.interrupt import TrainingInterrupted
+from densekit.losses import make_loss
+from densekit.model import DenseNet, format_summary, summarise
+from densekit.optim import resolve_device
+from densekit.pipeline import Prepared, class_weight_tensor, describe, prepare
+from densekit.run import RunDir, write_json
+from densekit.train import LoopState, Trainer
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    task: str
+    metrics: dict[str, Any]   # {"validation": {...}, "test": {...}} as in metrics.json
+    history: list[dict]       # one record per evaluation, as in history.jsonl
+    model: DenseNet
+
+
+def execute(cfg: Config, out: Path, log: Log, quiet: bool,
+            checkpoint: Optional[Checkpoint] = None, force: bool = False) -> TrainResult:
+    cfg = cfg.model_copy(update={"out": str(out)})
+    seed_everything(cfg.train.seed)
+    device = resolve_device(cfg.train.device)
+    prepared = prepare(cfg, device)
+    check_monitor(cfg, prepared)
+    identity = {"config": cfg.to_dict(), "data_sha256": data_digest(prepared.train)}
+    if checkpoint is not None:
+        check_same_run(checkpoint, identity, force)
+    describe(prepared, log)
+    model = build_model(cfg, prepared).to(device)
+    log(format_summary(summarise(model_inputs(prepared), prepared.targets.n_outputs, cfg.model,
+                                 prepared.dataset.image_shape)))
+    run = RunDir.create(out)
+    run.write_text("config.yaml", cfg.to_yaml())
+    loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight_tensor(cfg, prepared))
+    trainer = Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
+                      prepared.validation, on_eval=run.append_history, quiet=quiet,
+                      checkpoints=CheckpointFolder(run.path), identity=identity)
+    if checkpoint is not None:
+        trainer.restore(checkpoint)
+        # Evaluations logged after the checkpoint will be logged again: drop them.
+        run.write_history(trainer.state.history)
+        log(f"resumed from {checkpoint.path.name} at step {trainer.state.step} "
+            f"(epoch {trainer.state.epoch})")
+    try:
+        state = trainer.fit()
+    except TrainingInterrupted as err:
+        err.run_dir = run.path
+        raise
+    return finish(run, cfg, prepared, trainer, state, log)
+
+
+def finish(run: RunDir, cfg: Config, prepared: Prepared, trainer: Trainer, state: LoopState,
+           log: Log) -> TrainResult:
+    if state.stop_reason:
+        log(state.stop_reason)
+    model = trainer.model
+    metrics = final_metrics(model, trainer.loss_fn, prepared)
+    run.save_model(model, model_meta(cfg, prepared, model))
+    write_json(run.file("metrics.json"), metrics)
+    seconds = time.perf_counter() - trainer.started
+    write_json(run.file("run.json"), run_info(prepared, state, seconds, trainer.device))
+    log(headline(metrics, prepared.targets.task))
+    log(f"run directory: {run.path}")
+    return TrainResult(run.path, prepared.targets.task, metrics, state.history, model)
+
+
+def resume_checkpoint(run_path: Path, log: Log) -> Checkpoint:
+    folder = CheckpointFolder(run_path)
+    if not folder.exists():
+        raise DensekitError(f"{run_path} has no checkpoint to resume from (no "
+                            f"{folder.last.relative_to(run_path)}). Start the run again with "
+                            "`densekit train`.")
+    return folder.load_newest(warn=log)
+
+
+def check_same_run(checkpoint: Checkpoint, identity: dict[str, Any], force: bool) -> None:
+    """Refuse to continue a run with other settings or other data, unless forced."""
+    changes = config_differences(checkpoint.meta["config"], identity["config"])
+    if checkpoint.meta["data_sha256"] != identity["data_sha256"]:
+        changes.append("the training data (its SHA-256 differs)")
+    if changes and not force:
+        raise DensekitError(
+            "The run would continue with changes since its checkpoint: " + "; ".join(changes)
+            + ". The result would not be the run that was started. Undo the changes, or pass "
+            "--force to continue anyway.")
+
+
+def config_differences(before: dict, after: dict, prefix: str = "") -> list[str]:
+    changes = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changes += config_differences(old, new, f"{prefix}{key}.")
+        elif old != new and f"{prefix}{key}" != "out":
+            changes.append(f"{prefix}{key}: {old!r} → {new!r}")
+    return changes
+
+
+def data_digest(data: Resident) -> str:
+    digest = hashlib.sha256()
+    for t in (data.x, data.y):
+        digest.update(str((t.dtype, tuple(t.shape))).encode())
+        digest.update(tensor_bytes(t))
+    return digest.hexdigest()
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def check_monitor(cfg: Config, prepared: Prepared) -> None:
+    es = cfg.train.early_stopping
+    if es.patience and es.monitor.startswith("val_") and prepared.validation is None:
+        raise DensekitError(f"Early stopping monitors {es.monitor}, but there is no validation "
+                            "data. Set --validation-split above 0, give validation data, or "
+                            "monitor train_loss.")
+
+
+def model_inputs(prepared: Prepared) -> int:
+    return prepared.train.x.shape[1]
+
+
+def build_model(cfg: Config, prepared: Prepared) -> DenseNet:
+    return DenseNet(model_inputs(prepared), prepared.targets.n_outputs, cfg.model)
+
+
+def final_metrics(model, loss_fn, prepared: Prepared) -> dict[str, Any]:
+    splits = {"validation": prepared.validation, "test": prepared.test}
+    return {name: score(model, prepared.prep, loss_fn, prepared.targets, data, full=True)
+            for name, data in splits.items() if data is not None}
+
+
+def model_meta(cfg: Config, prepared: Prepared, model: DenseNet) -> dict[str, Any]:
+    d = prepared.dataset
+    return {
+        "n_inputs": model_inputs(prepared), "n_outputs": prepared.targets.n_outputs,
+        "model": cfg.model.model_dump(mode="json"), "targets": prepared.targets.to_json(),
+        "preprocessing": prepared.prep.to_json(), "feature_names": d.feature_names,
+        "label_column": d.label_column if d.label_column is not None else cfg.data.label,
+        "data_kind": d.kind, "image_shape": list(d.image_shape) if d.image_shape else None,
+        "label_smoothing": cfg.model.label_smoothing,
+    }
+
+
+def run_info(prepared: Prepared, state: LoopState, seconds: float, device) -> dict[str, Any]:
+    from densekit import __version__
+    return {"densekit_version": __version__, "data": prepared.dataset.name,
+            "sizes": prepared.sizes(), "task": prepared.targets.task,
+            "task_reason": prepared.task_reason, "steps": state.step, "epochs": state.epoch,
+            "stop_reason": state.stop_reason, "train_seconds": round(seconds, 3),
+            "device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "machine": platform.platform()}
+
+
+def headline(metrics: dict[str, Any], task: str) -> str:
+    key = {"regression": "mae", "multilabel": "subset_accuracy"}.get(task, "accuracy")
+    parts = [f"{split} {key} {figures[key]:.4f} (loss {figures['loss']:.4f})"
+             for split, figures in metrics.items()]
+    return "; ".join(parts) or "no validation or test data to score"
