@@ -1,8 +1,17 @@
 """densekit: train, evaluate and predict with fully connected neural networks."""
 
-from densekit.api import evaluate, load, resume, train
-from densekit.config import Config
 from densekit.errors import DensekitError
 
 __version__ = "0.1.0"
-__all__ = ["Config", "DensekitError", "evaluate", "load", "resume", "train", "__version__"]
+__all__ = ["Config", "DensekitError", "evaluate", "load", "resume", "summary", "train", "__version__"]
+
+
+def __getattr__(name: str):
+    # Imported on first use, so `densekit --help` does not wait for PyTorch and scikit-learn.
+    if name == "Config":
+        from densekit.config import Config
+        return Config
+    if name in ("evaluate", "load", "resume", "summary", "train"):
+        from densekit import api
+        return getattr(api, name)
+    raise AttributeError(f"module 'densekit' has no attribute {name!r}")

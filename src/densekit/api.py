@@ -45,8 +45,16 @@ def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] 
     if resume and cfg.out and CheckpointFolder(Path(cfg.out)).exists():
         checkpoint = resume_checkpoint(Path(cfg.out), log)
         return execute(cfg, Path(cfg.out), log, quiet, checkpoint, force)
+    if resume and cfg.out and unfinished_without_checkpoint(Path(cfg.out)):
+        log(f"{cfg.out} has no checkpoint yet: starting the run again from the beginning")
+        return execute(cfg, Path(cfg.out), log, quiet)
     out = plan_run_dir(cfg.out, Path(cfg.data.source).stem)
     return execute(cfg, out, log, quiet)
+
+
+def unfinished_without_checkpoint(path: Path) -> bool:
+    """A run killed before its first checkpoint: nothing in it is worth keeping."""
+    return path.is_dir() and (path / "config.yaml").exists() and not (path / "model.json").exists()
 
 
 def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,

@@ -23,7 +23,7 @@ from densekit.model import DenseNet, format_summary, summarise
 from densekit.optim import resolve_device
 from densekit.pipeline import Prepared, class_weight_tensor, describe, prepare
 from densekit.run import RunDir, write_json
-from densekit.train import LoopState, Trainer
+from densekit.loop import LoopState, Trainer
 
 Log = Callable[[str], None]
 
@@ -53,6 +53,8 @@ def execute(cfg: Config, out: Path, log: Log, quiet: bool,
                                  prepared.dataset.image_shape)))
     run = RunDir.create(out)
     run.write_text("config.yaml", cfg.to_yaml())
+    if checkpoint is None:
+        run.write_history([])  # a restarted run begins its history afresh
     loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight_tensor(cfg, prepared))
     trainer = Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
                       prepared.validation, on_eval=run.append_history, quiet=quiet,
