@@ -78,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run", help="run directory")
     predict.add_argument("input", help="CSV/TSV/NPZ file of features (a label column is ignored)")
     predict.add_argument("--output", "-o", help="CSV to write (default: print to the terminal)")
+    report = sub.add_parser("report", help="write the HTML report of a run")
+    report.add_argument("run", help="run directory")
+    report.add_argument("--skip-first", type=int, default=0, metavar="N",
+                        help="drop the first N evaluations from the curves")
+    report.add_argument("--smooth", type=float, default=0.0, metavar="F",
+                        help="exponential smoothing of the curves, 0 (none) to 0.99")
+    report.add_argument("--output", "-o", help="HTML file (default: RUN/report.html)")
+    compare = sub.add_parser("compare", help="put several runs side by side in one HTML page")
+    compare.add_argument("runs", nargs="+", help="run directories")
+    compare.add_argument("--output", "-o", default="compare.html", help="HTML file (compare.html)")
     return parser
 
 
@@ -174,6 +184,22 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_report(args: argparse.Namespace) -> int:
+    from densekit.report import build_report
+    if not 0.0 <= args.smooth < 1.0:
+        raise DensekitError(f"--smooth must be at least 0 and below 1; received {args.smooth}.")
+    if args.skip_first < 0:
+        raise DensekitError(f"--skip-first must be 0 or more; received {args.skip_first}.")
+    print(f"report: {build_report(args.run, args.skip_first, args.smooth, args.output)}")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from densekit.report import build_comparison
+    print(f"comparison: {build_comparison(args.runs, args.output)}")
+    return 0
+
+
 def print_metrics(metrics: dict[str, Any]) -> None:
     for key, value in metrics.items():
         if isinstance(value, float):
@@ -191,7 +217,8 @@ def dunder(values: dict[str, Any]) -> dict[str, Any]:
 
 
 COMMANDS = {"train": run_train, "resume": run_resume, "summary": run_summary,
-            "evaluate": run_evaluate, "predict": run_predict}
+            "evaluate": run_evaluate, "predict": run_predict, "report": run_report,
+            "compare": run_compare}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

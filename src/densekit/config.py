@@ -114,6 +114,7 @@ class TrainConfig(Section):
     periods: Optional[int] = Field(None, ge=1)       # or: this many evenly spaced evaluations
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
+    tensorboard: bool = True                         # event files in RUN/tensorboard
     class_weight: Optional[Union[Literal["balanced"], dict[str, float]]] = None
     seed: int = 0
     device: Device = "auto"

@@ -81,6 +81,11 @@ class Trainer:
         self.running = self.fresh_running()
         self.interrupt = InterruptFlag()
 
+    def expected_evaluations(self) -> int:
+        if self.eval_every:
+            return math.ceil(self.total_steps / self.eval_every)
+        return math.ceil(self.total_steps / self.steps_per_epoch)
+
     # ---------------------------------------------------------------- the loop
 
     def fit(self) -> LoopState:

@@ -35,6 +35,7 @@ def atomic_write(path: Path, data: bytes) -> None:
     crash or a full disk leaves either the old file or the new one, never half of one."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o666 & ~current_umask())  # mkstemp's 0600 would hide runs from other users
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -44,6 +45,12 @@ def atomic_write(path: Path, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise DensekitError(f"Could not write {path}: {err.strerror or err}. Free some disk space "
                             "or choose another --out folder; earlier files are intact.") from None
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, values: Any) -> None:

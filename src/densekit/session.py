@@ -24,6 +24,8 @@ from densekit.optim import resolve_device
 from densekit.pipeline import Prepared, class_weight_tensor, describe, prepare
 from densekit.run import RunDir, write_json
 from densekit.loop import LoopState, Trainer
+from densekit.report.evidence import save_predictions
+from densekit.tblog import TensorBoardLog
 
 Log = Callable[[str], None]
 
@@ -57,20 +59,40 @@ def execute(cfg: Config, out: Path, log: Log, quiet: bool,
         run.write_history([])  # a restarted run begins its history afresh
     loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight_tensor(cfg, prepared))
     trainer = Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
-                      prepared.validation, on_eval=run.append_history, quiet=quiet,
-                      checkpoints=CheckpointFolder(run.path), identity=identity)
+                      prepared.validation, quiet=quiet, checkpoints=CheckpointFolder(run.path),
+                      identity=identity)
     if checkpoint is not None:
         trainer.restore(checkpoint)
         # Evaluations logged after the checkpoint will be logged again: drop them.
         run.write_history(trainer.state.history)
         log(f"resumed from {checkpoint.path.name} at step {trainer.state.step} "
             f"(epoch {trainer.state.epoch})")
+    board = tensorboard_log(cfg, run, trainer, prepared, checkpoint)
+
+    def on_eval(record: dict) -> None:
+        run.append_history(record)
+        if board:
+            board.log(record)
+
+    trainer.on_eval = on_eval
     try:
         state = trainer.fit()
     except TrainingInterrupted as err:
         err.run_dir = run.path
         raise
+    finally:
+        if board:
+            board.close(trainer.state.step)
     return finish(run, cfg, prepared, trainer, state, log)
+
+
+def tensorboard_log(cfg: Config, run: RunDir, trainer: Trainer, prepared: Prepared,
+                    checkpoint: Optional[Checkpoint]) -> Optional[TensorBoardLog]:
+    if not cfg.train.tensorboard:
+        return None
+    purge = checkpoint.meta["loop"]["step"] + 1 if checkpoint is not None else None
+    return TensorBoardLog(run.file("tensorboard"), trainer.model, trainer.expected_evaluations(),
+                          prepared.dataset.image_shape, purge_step=purge)
 
 
 def finish(run: RunDir, cfg: Config, prepared: Prepared, trainer: Trainer, state: LoopState,
@@ -83,9 +105,20 @@ def finish(run: RunDir, cfg: Config, prepared: Prepared, trainer: Trainer, state
     write_json(run.file("metrics.json"), metrics)
     seconds = time.perf_counter() - trainer.started
     write_json(run.file("run.json"), run_info(prepared, state, seconds, trainer.device))
+    save_predictions(run.path, model, prepared)
     log(headline(metrics, prepared.targets.task))
+    write_report(run, log)
     log(f"run directory: {run.path}")
     return TrainResult(run.path, prepared.targets.task, metrics, state.history, model)
+
+
+def write_report(run: RunDir, log: Log) -> None:
+    from densekit.report import build_report
+    try:
+        log(f"report: {build_report(run.path)}")
+    except Exception as err:  # the model and metrics are saved; a report failure must not hide that
+        log(f"warning: the report could not be written ({err}); retry with "
+            f"`densekit report {run.path}`")
 
 
 def resume_checkpoint(run_path: Path, log: Log) -> Checkpoint:
@@ -174,8 +207,30 @@ def run_info(prepared: Prepared, state: LoopState, seconds: float, device) -> di
             "sizes": prepared.sizes(), "task": prepared.targets.task,
             "task_reason": prepared.task_reason, "steps": state.step, "epochs": state.epoch,
             "stop_reason": state.stop_reason, "train_seconds": round(seconds, 3),
+            "class_counts": class_counts(prepared),
             "device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
             "machine": platform.platform()}
+
+
+def class_counts(prepared: Prepared) -> Optional[dict[str, dict[str, int]]]:
+    """Rows per class (or positives per label) in each split, for the report's balance table."""
+    t = prepared.targets
+    if not t.is_classifier:
+        return None
+    counts = {}
+    for split, data in (("train", prepared.train), ("validation", prepared.validation),
+                        ("test", prepared.test)):
+        if data is None:
+            continue
+        y = data.y.cpu().numpy()
+        if t.task == "multilabel":
+            per = y.sum(axis=0)
+        elif t.soft_labels:
+            per = np.bincount(y.argmax(axis=1), minlength=len(t.classes))
+        else:
+            per = np.bincount(y.astype(np.int64).reshape(-1), minlength=len(t.classes))
+        counts[split] = {name: int(n) for name, n in zip(t.class_names, per)}
+    return counts
 
 
 def headline(metrics: dict[str, Any], task: str) -> str:

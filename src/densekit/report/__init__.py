@@ -1,0 +1,76 @@
+"""The HTML report of a run, and the comparison of several runs: one self-contained file each,
+images embedded, readable offline. Everything is read from the run directory."""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Optional
+
+import jinja2
+
+from densekit.errors import DensekitError
+from densekit.report import sections
+from densekit.run import atomic_write
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
+RUN_FILES = ["config.yaml", "history.jsonl", "run.json", "metrics.json", "model.json",
+             "model.safetensors", "predictions.npz"]
+
+
+def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.0,
+                 output: Optional[str | Path] = None) -> Path:
+    """Write RUN/report.html (or `output`) and return its path."""
+    run = check_run(run_dir)
+    view = sections.RunView.read(run)
+    context = {
+        "title": f"densekit report — {run.name}", "run_name": run.name, "generated": now(),
+        "missing": [name for name in RUN_FILES if not (run / name).exists()],
+        "info": view.info, "config_text": view.config_text,
+        "summary": sections.summary_rows(view), "balance": sections.class_balance(view),
+        "curves": sections.learning_curves(view, skip_first, smoothing),
+        "smoothing": smoothing, "skip_first": skip_first,
+        "metrics": sections.metric_tables(view),
+        "confusion": sections.confusion(view),
+        "weights": sections.first_layer_weights(view),
+        "gallery": sections.gallery(view),
+        "first_predictions": sections.first_predictions(view),
+        "regression": sections.regression(view),
+    }
+    path = Path(output) if output else run / "report.html"
+    atomic_write(path, TEMPLATES.get_template("report.html.j2").render(**context).encode())
+    return path
+
+
+def build_comparison(run_dirs: list[str | Path], output: str | Path) -> Path:
+    """One page that puts runs side by side: shared-axis curves, one metrics table, weights."""
+    if len(run_dirs) < 2:
+        raise DensekitError("compare needs at least two run directories.")
+    views = [sections.RunView.read(check_run(r)) for r in run_dirs]
+    context = {"title": "densekit comparison", "generated": now(),
+               "runs": [v.path.name for v in views],
+               "curves": sections.compared_curves(views),
+               "table": sections.compared_metrics(views),
+               "weights": [(v.path.name, sections.first_layer_weights(v, units=16)) for v in views]}
+    path = Path(output)
+    atomic_write(path, TEMPLATES.get_template("compare.html.j2").render(**context).encode())
+    return path
+
+
+def check_run(run_dir: str | Path) -> Path:
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise DensekitError(f"{run} does not exist. Give a run directory, e.g. runs/digits-….")
+    if not (run / "config.yaml").exists() and not (run / "history.jsonl").exists():
+        raise DensekitError(f"{run} is not a densekit run: it has neither config.yaml nor "
+                            "history.jsonl. Give the folder that `densekit train` printed.")
+    return run
+
+
+def now() -> str:
+    return datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+
+
+__all__ = ["build_report", "build_comparison"]

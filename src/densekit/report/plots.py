@@ -1,0 +1,127 @@
+"""Figures for the report, drawn headless with matplotlib and returned as PNG data URIs."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+from typing import Optional, Sequence
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display needed, and no window ever opens
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"]
+
+
+def to_data_uri(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def smooth(values: Sequence[float], factor: float) -> list[float]:
+    """Exponential moving average, as the Boston-housing chapter smooths its MAE curve."""
+    out: list[float] = []
+    for v in values:
+        out.append(v if not out else out[-1] * factor + v * (1 - factor))
+    return out
+
+
+def curves(series: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
+           smoothing: float = 0.0, styles: Optional[dict[str, str]] = None) -> str:
+    """One line per named series of (x, y); optional smoothing."""
+    fig, ax = plt.subplots(figsize=(5.4, 3.4))
+    for i, (name, (x, y)) in enumerate(series.items()):
+        y = smooth(y, smoothing) if smoothing else y
+        style = (styles or {}).get(name, "-")
+        ax.plot(x, y, style, label=name, color=PALETTE[i % len(PALETTE)], marker="o" if len(x) <= 30 else None,
+                markersize=3)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return to_data_uri(fig)
+
+
+def confusion_heatmap(matrix: np.ndarray, names: list[str], normalise: bool) -> str:
+    k = len(names)
+    values = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1) if normalise else matrix
+    side = min(max(5.0, 0.32 * k + 2.5), 20.0)  # grows with the classes so labels never overlap
+    fig, ax = plt.subplots(figsize=(side, side * 0.9))
+    image = ax.imshow(values, cmap="Blues", vmin=0, vmax=1 if normalise else None)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
+    font = max(5, min(10, 220 // max(k, 1)))
+    ax.set_xticks(range(k), labels=names, rotation=90 if k > 10 else 45, ha="center" if k > 10 else "right",
+                  fontsize=font)
+    ax.set_yticks(range(k), labels=names, fontsize=font)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title("confusion matrix, row-normalised" if normalise else "confusion matrix, counts")
+    if k <= 20:
+        annotate(ax, values, normalise)
+    return to_data_uri(fig)
+
+
+def annotate(ax, values: np.ndarray, normalise: bool) -> None:
+    top = values.max() or 1
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            v = values[i, j]
+            if v == 0:
+                continue
+            text = f"{v:.2f}" if normalise else f"{int(v)}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7,
+                    color="white" if v > top * 0.6 else "black")
+
+
+def top_confusions_chart(pairs: list[tuple[str, str, int]]) -> str:
+    """For many classes: the most frequent confusions as horizontal bars."""
+    fig, ax = plt.subplots(figsize=(6.4, 0.3 * len(pairs) + 1))
+    labels = [f"{true} → {pred}" for true, pred, _ in pairs][::-1]
+    ax.barh(labels, [n for _, _, n in pairs][::-1], color=PALETTE[0])
+    ax.set_xlabel("test examples")
+    ax.set_title("most frequent confusions (true → predicted)")
+    return to_data_uri(fig)
+
+
+def image_grid(images: np.ndarray, titles: Optional[list[str]] = None, columns: int = 8,
+               cmap: str = "gray", symmetric: bool = False, cell: float = 1.2) -> str:
+    """A grid of (n, h, w) images; symmetric=True centres the colour scale on zero (weights)."""
+    n = len(images)
+    rows = math.ceil(n / columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * cell, rows * cell * (1.25 if titles else 1)))
+    axes = np.atleast_1d(axes).ravel()
+    for i, ax in enumerate(axes):
+        ax.axis("off")
+        if i >= n:
+            continue
+        limit = float(np.abs(images[i]).max()) or 1.0
+        kwargs = {"vmin": -limit, "vmax": limit} if symmetric else {}
+        ax.imshow(images[i], cmap=cmap, **kwargs)
+        if titles:
+            ax.set_title(titles[i], fontsize=7)
+    fig.tight_layout()
+    return to_data_uri(fig)
+
+
+def regression_plots(actual: np.ndarray, predicted: np.ndarray) -> tuple[str, str]:
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    ax.scatter(actual, predicted, s=8, alpha=0.6, color=PALETTE[0])
+    low, high = float(min(actual.min(), predicted.min())), float(max(actual.max(), predicted.max()))
+    ax.plot([low, high], [low, high], "--", color="gray", label="perfect prediction")
+    ax.set_xlabel("actual")
+    ax.set_ylabel("predicted")
+    ax.set_title("predicted vs actual (test)")
+    ax.legend(fontsize=8)
+    scatter = to_data_uri(fig)
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    ax.hist(predicted - actual, bins=30, color=PALETTE[1], alpha=0.8)
+    ax.set_xlabel("residual (predicted − actual)")
+    ax.set_ylabel("test examples")
+    ax.set_title("residuals")
+    return scatter, to_data_uri(fig)

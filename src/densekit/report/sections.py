@@ -1,0 +1,262 @@
+"""The report's sections, each computed from the run directory (what is missing is skipped)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from densekit.config import ModelConfig
+from densekit.errors import DensekitError
+from densekit.metrics import class_probabilities, predicted_classes, true_classes
+from densekit.model import summarise
+from densekit.report import plots
+from densekit.report.evidence import FIRST, load_predictions
+from densekit.run import RunDir
+from densekit.tasks import Targets
+
+MAIN_METRIC = {"regression": "mae", "multilabel": "subset_accuracy"}  # otherwise accuracy
+MAX_HEATMAP_CLASSES = 49   # Kuzushiji-49 still gets a readable heatmap; beyond: top confusions
+
+
+@dataclass
+class RunView:
+    """The files of a run directory, read once; absent files are None."""
+
+    path: Path
+    info: dict = field(default_factory=dict)
+    config_text: str = ""
+    history: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    meta: Optional[dict] = None
+    weights: Optional[dict] = None
+    predictions: Optional[dict] = None
+
+    @classmethod
+    def read(cls, path: Path) -> "RunView":
+        view = cls(path)
+        view.info = read_json_or_empty(path / "run.json")
+        config = path / "config.yaml"
+        view.config_text = config.read_text() if config.exists() else ""
+        view.history = RunDir(path).read_history()
+        view.metrics = read_json_or_empty(path / "metrics.json")
+        if (path / "model.json").exists():
+            try:
+                view.meta, view.weights = RunDir(path).load_model_files()
+            except DensekitError:
+                view.meta = view.weights = None  # reported as missing/damaged in the page
+        view.predictions = load_predictions(path)
+        return view
+
+    @property
+    def targets(self) -> Optional[Targets]:
+        return Targets.from_json(self.meta["targets"]) if self.meta else None
+
+    @property
+    def task(self) -> str:
+        return self.info.get("task") or (self.meta or {}).get("targets", {}).get("task", "multiclass")
+
+    @property
+    def main_metric(self) -> str:
+        return MAIN_METRIC.get(self.task, "accuracy")
+
+
+def read_json_or_empty(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+# ------------------------------------------------------------------ run and model
+
+
+def summary_rows(view: RunView) -> Optional[dict]:
+    if not view.meta:
+        return None
+    rows = summarise(view.meta["n_inputs"], view.meta["n_outputs"], ModelConfig(**view.meta["model"]),
+                     tuple(view.meta["image_shape"]) if view.meta.get("image_shape") else None)
+    total = sum(r.params for r in rows)
+    trainable = sum(r.trainable for r in rows)
+    return {"rows": rows, "total": total, "trainable": trainable}
+
+
+def class_balance(view: RunView) -> Optional[dict]:
+    counts = view.info.get("class_counts")
+    if not counts:
+        return None
+    names = list(next(iter(counts.values())).keys())
+    return {"splits": list(counts), "rows": [[name] + [counts[s].get(name, 0) for s in counts] for name in names]}
+
+
+# ------------------------------------------------------------------ curves
+
+
+def learning_curves(view: RunView, skip_first: int = 0, smoothing: float = 0.0) -> list[str]:
+    history = view.history[skip_first:]
+    if not history:
+        return []
+    figures = []
+    for key, label in [("loss", "loss"), (view.main_metric, view.main_metric.replace("_", " "))]:
+        series = {}
+        for prefix, name in [("train_", "training"), ("val_", "validation")]:
+            points = [(r["epoch"], r[prefix + key]) for r in history if prefix + key in r]
+            if points:
+                series[name] = ([p[0] for p in points], [p[1] for p in points])
+        if series:
+            title = f"{label} per evaluation" + (f", smoothed ({smoothing})" if smoothing else "")
+            figures.append(plots.curves(series, label, title, smoothing))
+    return figures
+
+
+def compared_curves(views: list[RunView]) -> list[str]:
+    figures = []
+    metric = views[0].main_metric
+    for key in ("val_loss", f"val_{metric}", "train_loss"):
+        series = {v.path.name: ([r["epoch"] for r in v.history if key in r],
+                                [r[key] for r in v.history if key in r]) for v in views}
+        series = {k: s for k, s in series.items() if s[0]}
+        if series:
+            figures.append(plots.curves(series, key.replace("_", " "), key.replace("_", " ")))
+    return figures
+
+
+# ------------------------------------------------------------------ metrics
+
+
+def metric_tables(view: RunView) -> list[dict]:
+    """Headline figures per split, and the per-class (or per-label) table."""
+    tables = []
+    for split, figures in view.metrics.items():
+        scalars = {k: v for k, v in figures.items() if isinstance(v, (int, float))}
+        per_class = figures.get("per_class") or figures.get("per_label")
+        tables.append({"split": split, "scalars": scalars, "per_class": per_class})
+    return tables
+
+
+def compared_metrics(views: list[RunView]) -> dict:
+    keys = ["accuracy", "loss", "f1_macro", "mae", "rmse", "r2", "subset_accuracy", "f1_micro"]
+    columns = []
+    for split in ("validation", "test"):
+        for key in keys:
+            if any(key in v.metrics.get(split, {}) for v in views):
+                columns.append((split, key))
+    rows = []
+    for v in views:
+        params = summary_rows(v)
+        rows.append({"name": v.path.name, "values": [v.metrics.get(s, {}).get(k) for s, k in columns],
+                     "params": params["total"] if params else None,
+                     "steps": v.info.get("steps"), "seconds": v.info.get("train_seconds")})
+    return {"columns": [f"{s} {k}" for s, k in columns], "rows": rows}
+
+
+def confusion(view: RunView) -> Optional[dict]:
+    split = "test" if "test" in view.metrics else "validation"
+    matrix = view.metrics.get(split, {}).get("confusion_matrix")
+    if matrix is None or not view.meta:
+        return None
+    matrix = np.asarray(matrix)
+    names = view.targets.class_names
+    pairs = most_confused(matrix, names)
+    result = {"split": split, "pairs": pairs[:10]}
+    if len(names) <= MAX_HEATMAP_CLASSES:
+        result["counts"] = plots.confusion_heatmap(matrix, names, normalise=False)
+        result["normalised"] = plots.confusion_heatmap(matrix, names, normalise=True)
+    else:
+        result["top_chart"] = plots.top_confusions_chart(pairs[:30])
+    return result
+
+
+def most_confused(matrix: np.ndarray, names: list[str]) -> list[tuple[str, str, int]]:
+    off = matrix.copy()
+    np.fill_diagonal(off, 0)
+    order = np.argsort(-off, axis=None)
+    pairs = []
+    for flat in order:
+        i, j = divmod(int(flat), off.shape[1])
+        if off[i, j] == 0:
+            break
+        pairs.append((names[i], names[j], int(off[i, j])))
+    return pairs
+
+
+# ------------------------------------------------------------------ images
+
+
+def image_shape(view: RunView) -> Optional[tuple[int, int]]:
+    shape = (view.meta or {}).get("image_shape")
+    if not shape or len(shape) < 2:
+        return None
+    return int(shape[0]), int(shape[1])
+
+
+def first_layer_weights(view: RunView, units: int = 64) -> Optional[str]:
+    """Each first-layer unit's incoming weights as an image (the crash course's Task 3)."""
+    shape = image_shape(view)
+    if shape is None or view.weights is None:
+        return None
+    key = "body.0.weight" if "body.0.weight" in view.weights else "head.weight"
+    weights = view.weights[key].float().numpy()            # (units, inputs)
+    if weights.shape[1] != shape[0] * shape[1]:
+        return None  # colour images: the channels do not fold into one picture
+    shown = weights[:units].reshape(-1, *shape)
+    return plots.image_grid(shown, [f"unit {i}" for i in range(len(shown))], symmetric=True,
+                            cmap="gray", columns=min(8, len(shown)))
+
+
+def example_images(view: RunView) -> Optional[tuple[np.ndarray, np.ndarray]]:
+    p, shape = view.predictions, image_shape(view)
+    if p is None or shape is None or "example_x" not in p:
+        return None
+    return p["example_rows"], p["example_x"].reshape(-1, *shape)
+
+
+def gallery(view: RunView) -> Optional[str]:
+    """Misclassified examples with the highest loss: true label, predicted label, probability."""
+    examples = example_images(view)
+    if examples is None or view.task not in ("binary", "multiclass"):
+        return None
+    rows, images = examples
+    worst = slice(min(FIRST, len(view.predictions["y"])), None)
+    if len(rows[worst]) == 0:
+        return None
+    titles = [caption(view, int(r)) for r in rows[worst]]
+    return plots.image_grid(images[worst], titles, columns=6, cell=1.6)
+
+
+def caption(view: RunView, row: int) -> str:
+    t, p = view.targets, view.predictions
+    truth = true_classes(t, p["y"][row:row + 1])[0]
+    proba = class_probabilities(t, p["scores"][row:row + 1].astype(np.float32))[0]
+    pred = int(proba.argmax())
+    return f"true {t.class_names[truth]}\npred {t.class_names[pred]} ({proba[pred]:.2f})"
+
+
+def first_predictions(view: RunView) -> Optional[dict]:
+    """The first predictions beside the true labels, with images when the data has them."""
+    p, t = view.predictions, view.targets
+    if p is None or t is None or t.task not in ("binary", "multiclass"):
+        return None
+    n = min(FIRST, len(p["y"]))
+    truth = true_classes(t, p["y"][:n])
+    pred = predicted_classes(t, p["scores"][:n].astype(np.float32))
+    rows = [{"row": i, "true": t.class_names[a], "pred": t.class_names[b], "ok": a == b}
+            for i, (a, b) in enumerate(zip(truth, pred))]
+    examples = example_images(view)
+    picture = None
+    if examples is not None:
+        titles = [f"{r['true']} → {r['pred']}" for r in rows]
+        picture = plots.image_grid(examples[1][:n], titles, columns=10, cell=1.3)
+    return {"split": str(p["split"]), "rows": rows, "picture": picture}
+
+
+def regression(view: RunView) -> Optional[dict]:
+    p = view.predictions
+    if p is None or view.task != "regression":
+        return None
+    actual, predicted = p["y"][:, 0], p["scores"][:, 0].astype(np.float64)
+    scatter, residuals = plots.regression_plots(actual, predicted)
+    return {"split": str(p["split"]), "scatter": scatter, "residuals": residuals}

@@ -1,0 +1,70 @@
+"""TensorBoard event files, written with TensorBoard's own writer.
+
+Scalars (losses, metrics, learning rate) at every evaluation; weight histograms and the
+first-layer weight images at most 11 times per run, so the files stay small whatever the length
+of the run (one tutorial's event files filled a disk).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import torch
+
+SNAPSHOTS = 10  # weight histograms/images: about this many, plus the final state
+
+
+class TensorBoardLog:
+    def __init__(self, folder: Path, model: torch.nn.Module, expected_evaluations: int,
+                 image_shape: Optional[tuple] = None, purge_step: Optional[int] = None):
+        from torch.utils.tensorboard import SummaryWriter  # imported only when logging is on
+
+        # purge_step: after a resume, events logged past the checkpoint are dropped, not doubled.
+        self.writer = SummaryWriter(str(folder), purge_step=purge_step)
+        self.model, self.image_shape = model, image_shape
+        self.every = max(1, math.ceil(expected_evaluations / SNAPSHOTS))
+        self.evaluations = 0
+        self.last_snapshot: Optional[int] = None
+
+    def log(self, record: dict) -> None:
+        step = record["step"]
+        for key, value in record.items():
+            if key not in ("step", "epoch", "seconds") and isinstance(value, (int, float)):
+                self.writer.add_scalar(tag(key), value, step)
+        self.evaluations += 1
+        if self.evaluations % self.every == 0:
+            self.snapshot(step)
+
+    def snapshot(self, step: int) -> None:
+        for name, tensor in self.model.state_dict().items():
+            if tensor.is_floating_point():
+                self.writer.add_histogram(f"weights/{name}", tensor.detach().cpu(), step)
+        first = next(m for m in self.model.modules() if isinstance(m, torch.nn.Linear))
+        if self.image_shape and first.in_features == math.prod(self.image_shape[:2]):
+            self.writer.add_images("first_layer_weights", unit_images(first.weight, self.image_shape),
+                                   step, dataformats="NCHW")
+        self.last_snapshot = step
+
+    def close(self, final_step: int) -> None:
+        if self.last_snapshot != final_step:
+            self.snapshot(final_step)
+        self.writer.close()
+
+
+def tag(key: str) -> str:
+    """train_loss -> loss/train, val_accuracy -> accuracy/validation: one chart per metric."""
+    for prefix, split in (("train_", "train"), ("val_", "validation")):
+        if key.startswith(prefix):
+            return f"{key[len(prefix):]}/{split}"
+    return key
+
+
+def unit_images(weight: torch.Tensor, image_shape: tuple, units: int = 16) -> torch.Tensor:
+    """First units' incoming weights as (n, 1, h, w) images scaled to [0, 1]."""
+    h, w = image_shape[:2]
+    images = weight.detach().cpu()[:units].reshape(-1, 1, h, w)
+    low = images.amin(dim=(1, 2, 3), keepdim=True)
+    high = images.amax(dim=(1, 2, 3), keepdim=True)
+    return (images - low) / (high - low).clamp_min(1e-12)
