@@ -147,7 +147,7 @@ def compared_metrics(views: list[RunView]) -> dict:
     rows = []
     for v in views:
         params = summary_rows(v)
-        rows.append({"name": v.path.name, "values": [v.metrics.get(s, {}).get(k) for s, k in columns],
+        rows.append({"name": v.path.name, "cells": [v.metrics.get(s, {}).get(k) for s, k in columns],
                      "params": params["total"] if params else None,
                      "steps": v.info.get("steps"), "seconds": v.info.get("train_seconds")})
     return {"columns": [f"{s} {k}" for s, k in columns], "rows": rows}
