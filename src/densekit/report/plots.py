@@ -91,21 +91,32 @@ def top_confusions_chart(pairs: list[tuple[str, str, int]]) -> str:
 
 def image_grid(images: np.ndarray, titles: Optional[list[str]] = None, columns: int = 8,
                cmap: str = "gray", symmetric: bool = False, cell: float = 1.2) -> str:
-    """A grid of (n, h, w) images; symmetric=True centres the colour scale on zero (weights)."""
-    n = len(images)
+    """A grid of (n, h, w) images drawn as one mosaic (one axes, not one per image: a 64-unit
+    grid takes a tenth of a second instead of seconds). symmetric=True scales each image to
+    [-1, 1] around zero, as weights are shown."""
+    n, h, w = images.shape
+    tiles = images.astype(np.float32)
+    if symmetric:
+        tiles = tiles / np.maximum(np.abs(tiles).reshape(n, -1).max(axis=1), 1e-12)[:, None, None]
+    lines = max(t.count("\n") + 1 for t in titles) if titles else 0
+    pad = max(1, h // 10)
+    pixels_per_cell = cell * 100 / (w + pad)             # screen pixels per image pixel at dpi 100
+    band = math.ceil(lines * 11 / pixels_per_cell)       # room for the titles, ~11 px per line
     rows = math.ceil(n / columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * cell, rows * cell * (1.25 if titles else 1)))
-    axes = np.atleast_1d(axes).ravel()
-    for i, ax in enumerate(axes):
-        ax.axis("off")
-        if i >= n:
-            continue
-        limit = float(np.abs(images[i]).max()) or 1.0
-        kwargs = {"vmin": -limit, "vmax": limit} if symmetric else {}
-        ax.imshow(images[i], cmap=cmap, **kwargs)
-        if titles:
-            ax.set_title(titles[i], fontsize=7)
-    fig.tight_layout()
+    tile_h, tile_w = h + pad + band, w + pad
+    canvas = np.full((rows * tile_h, columns * tile_w), np.nan, dtype=np.float32)
+    for i in range(n):
+        r, c = divmod(i, columns)
+        canvas[r * tile_h + band:r * tile_h + band + h, c * tile_w:c * tile_w + w] = tiles[i]
+    fig, ax = plt.subplots(figsize=(columns * cell, rows * cell * tile_h / tile_w))
+    colours = plt.get_cmap(cmap).copy()
+    colours.set_bad("white")  # the gaps between images
+    limits = {"vmin": -1.0, "vmax": 1.0} if symmetric else {"vmin": float(np.nanmin(tiles)), "vmax": float(np.nanmax(tiles))}
+    ax.imshow(canvas, cmap=colours, interpolation="nearest", **limits)
+    for i, title in enumerate(titles or []):
+        r, c = divmod(i, columns)
+        ax.text(c * tile_w + w / 2, r * tile_h + band - 0.5, title, ha="center", va="bottom", fontsize=7)
+    ax.axis("off")
     return to_data_uri(fig)
 
 
