@@ -77,12 +77,14 @@ def execute(cfg: Config, out: Path, log: Log, quiet: bool,
     trainer.on_eval = on_eval
     try:
         state = trainer.fit()
+        if board:
+            board.final_snapshot(state.step)
     except TrainingInterrupted as err:
         err.run_dir = run.path
         raise
     finally:
         if board:
-            board.close(trainer.state.step)
+            board.close()
     return finish(run, cfg, prepared, trainer, state, log)
 
 

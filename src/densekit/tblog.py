@@ -47,9 +47,11 @@ class TensorBoardLog:
                                    step, dataformats="NCHW")
         self.last_snapshot = step
 
-    def close(self, final_step: int) -> None:
+    def final_snapshot(self, final_step: int) -> None:
         if self.last_snapshot != final_step:
             self.snapshot(final_step)
+
+    def close(self) -> None:
         self.writer.close()
 
 

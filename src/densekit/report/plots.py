@@ -109,8 +109,7 @@ def image_grid(images: np.ndarray, titles: Optional[list[str]] = None, columns: 
         r, c = divmod(i, columns)
         canvas[r * tile_h + band:r * tile_h + band + h, c * tile_w:c * tile_w + w] = tiles[i]
     fig, ax = plt.subplots(figsize=(columns * cell, rows * cell * tile_h / tile_w))
-    colours = plt.get_cmap(cmap).copy()
-    colours.set_bad("white")  # the gaps between images
+    colours = plt.get_cmap(cmap).with_extremes(bad="white")  # the gaps between images
     limits = {"vmin": -1.0, "vmax": 1.0} if symmetric else {"vmin": float(np.nanmin(tiles)), "vmax": float(np.nanmax(tiles))}
     ax.imshow(canvas, cmap=colours, interpolation="nearest", **limits)
     for i, title in enumerate(titles or []):
