@@ -21,6 +21,9 @@ from safetensors.torch import load_file
 
 from densekit.checkpoint import CheckpointFolder, decode
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from results import machine, record  # noqa: E402  (benchmarks/results.py)
+
 # Dropout, a learning-rate schedule, class weights and early stopping in play; checkpoints at
 # every epoch end (the default) and every 50 steps, so kills land on both kinds.
 CONFIG = {
@@ -90,6 +93,7 @@ def main() -> None:
     window = training_window(reference)
     print(f"reference run: {seconds:.1f} s in all, {window:.1f} s in the training loop")
     identical = damaged = 0
+    lines = []
     for trial in range(1, args.trials + 1):
         run = work / f"trial-{trial}"
         delay = kill_at_random(config, run, window, rng)
@@ -101,10 +105,16 @@ def main() -> None:
                        capture_output=True)
         ok = same_weights(reference, run)
         identical += ok
-        print(f"trial {trial:2d}: killed {delay:5.2f} s after the first checkpoint, resumed from step "
-              f"{step}: {'identical' if ok else 'DIFFERENT'}")
-    print(f"\n{identical}/{args.trials} resumed runs bit-identical to the uninterrupted run; "
-          f"{damaged} damaged checkpoint file(s) seen")
+        lines.append(f"trial {trial:2d}: killed {delay:5.2f} s after the first checkpoint, resumed "
+                     f"from step {step}: {'identical' if ok else 'DIFFERENT'}")
+        print(lines[-1], flush=True)
+    verdict = (f"{identical}/{args.trials} resumed runs bit-identical to the uninterrupted run; "
+               f"{damaged} damaged checkpoint file(s) seen")
+    print("\n" + verdict)
+    record("Kill and resume", f"Machine: {machine()}. Command: `python benchmarks/kill_resume.py "
+           f"--trials {args.trials} --seed {args.seed}`; digits, 15 epochs, batch 8, dropout, cosine "
+           f"schedule, balanced class weights, early stopping.\n\n**{verdict}.**\n\n```\n"
+           + "\n".join(lines) + "\n```")
 
 
 if __name__ == "__main__":

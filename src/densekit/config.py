@@ -115,6 +115,7 @@ class TrainConfig(Section):
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     tensorboard: bool = True                         # event files in RUN/tensorboard
+    fast_path: bool = True                           # hand-written backward for plain stacks
     class_weight: Optional[Union[Literal["balanced"], dict[str, float]]] = None
     seed: int = 0
     device: Device = "auto"

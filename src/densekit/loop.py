@@ -19,6 +19,7 @@ from densekit.checkpoint import Checkpoint, CheckpointFolder, from_json_tree, to
 from densekit.config import TrainConfig
 from densekit.errors import DensekitError
 from densekit.evaluation import Resident, score
+from densekit.fastpath import FastDenseStep
 from densekit.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.losses import LossFn
 from densekit.metrics import lower_is_better
@@ -58,11 +59,13 @@ class Trainer:
     def __init__(self, model: DenseNet, loss_fn: LossFn, targets: Targets, prep: Preprocessor,
                  cfg: TrainConfig, train: Resident, validation: Optional[Resident],
                  on_eval: Callable[[dict], None] = lambda record: None, quiet: bool = False,
-                 checkpoints: Optional[CheckpointFolder] = None, identity: Optional[dict] = None):
+                 checkpoints: Optional[CheckpointFolder] = None, identity: Optional[dict] = None,
+                 fast: Optional[FastDenseStep] = None):
         self.model, self.loss_fn, self.targets, self.prep, self.cfg = model, loss_fn, targets, prep, cfg
         self.train_data, self.validation = train, validation
         self.on_eval, self.quiet = on_eval, quiet
         self.checkpoints, self.identity = checkpoints, identity or {}
+        self.fast = fast  # hand-written forward/backward for plain dense stacks (fastpath.py)
         self.device = train.x.device
         self.steps_per_epoch = math.ceil(len(train) / cfg.batch_size)
         self.total_steps = cfg.steps or cfg.epochs * self.steps_per_epoch
@@ -120,13 +123,12 @@ class Trainer:
     def train_step(self, rows: torch.Tensor) -> None:
         x = self.prep.batch(self.train_data.x[rows])   # (batch, features) float32
         y = self.train_data.y[rows]                    # (batch,) or (batch, outputs)
-        out = self.model(x)                            # (batch, outputs)
-        loss = self.loss_fn(out, y)
+        if self.fast is not None:
+            loss, out = self.fast.forward_backward(x, y)
+        else:
+            loss, out = self.autograd_backward(x, y)
         if self.device.type == "cpu" and not torch.isfinite(loss):
             self.fail_non_finite(float(loss.detach()))  # before the update: weights stay good
-        total = self.with_penalties(loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        total.backward()
         if self.clip:
             self.clip()
         self.optimizer.step()
@@ -137,6 +139,13 @@ class Trainer:
         self.state.step += 1
         self.accumulate(loss.detach(), out.detach(), y)
         self.progress.advance()
+
+    def autograd_backward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(x)                            # (batch, outputs)
+        loss = self.loss_fn(out, y)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.with_penalties(loss).backward()
+        return loss, out
 
     def with_penalties(self, loss: torch.Tensor) -> torch.Tensor:
         if self.model.has_weight_penalty():

@@ -13,6 +13,7 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
+from densekit import fastpath
 from densekit.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
 from densekit.config import Config
 from densekit.errors import DensekitError
@@ -57,10 +58,15 @@ def execute(cfg: Config, out: Path, log: Log, quiet: bool,
     run.write_text("config.yaml", cfg.to_yaml())
     if checkpoint is None:
         run.write_history([])  # a restarted run begins its history afresh
-    loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight_tensor(cfg, prepared))
+    class_weight = class_weight_tensor(cfg, prepared)
+    loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight)
+    fast = None
+    if cfg.train.fast_path and fastpath.supports(model, prepared.targets, class_weight,
+                                                  cfg.model.label_smoothing):
+        fast = fastpath.FastDenseStep(model, prepared.targets)
     trainer = Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
                       prepared.validation, quiet=quiet, checkpoints=CheckpointFolder(run.path),
-                      identity=identity)
+                      identity=identity, fast=fast)
     if checkpoint is not None:
         trainer.restore(checkpoint)
         # Evaluations logged after the checkpoint will be logged again: drop them.
