@@ -24,7 +24,7 @@ from densekit.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.losses import LossFn
 from densekit.metrics import lower_is_better
 from densekit.model import DenseNet
-from densekit.optim import current_lr, gradient_clipper, make_optimizer, make_scheduler
+from densekit.optim import DirectFusedAdam, current_lr, gradient_clipper, make_optimizer, make_scheduler
 from densekit.preprocess import Preprocessor
 from densekit.progress import Progress
 from densekit.rng import capture_rng, restore_rng
@@ -72,6 +72,8 @@ class Trainer:
         self.eval_every = eval_interval(cfg, self.total_steps)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(self.params, cfg)
+        self.step_optimizer = (DirectFusedAdam(self.optimizer).step if DirectFusedAdam.supports(self.optimizer)
+                               else self.optimizer.step)
         self.scheduler, self.schedule_on = make_scheduler(self.optimizer, cfg, self.total_steps)
         self.clip = gradient_clipper(self.params, cfg.clip_norm)
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
@@ -121,17 +123,17 @@ class Trainer:
         self.end_epoch()
 
     def train_step(self, rows: torch.Tensor) -> None:
-        x = self.prep.batch(self.train_data.x[rows])   # (batch, features) float32
-        y = self.train_data.y[rows]                    # (batch,) or (batch, outputs)
+        x = self.prep.batch(self.train_data.x.index_select(0, rows))  # (batch, features) float32
+        y = self.train_data.y.index_select(0, rows)   # (batch,) or (batch, outputs)
         if self.fast is not None:
             loss, out = self.fast.forward_backward(x, y)
         else:
             loss, out = self.autograd_backward(x, y)
-        if self.device.type == "cpu" and not torch.isfinite(loss):
-            self.fail_non_finite(float(loss.detach()))  # before the update: weights stay good
+        if self.device.type == "cpu" and not math.isfinite(loss.item()):
+            self.fail_non_finite(loss.item())           # before the update: weights stay good
         if self.clip:
             self.clip()
-        self.optimizer.step()
+        self.step_optimizer()
         if self.model.cfg.max_norm:
             self.model.apply_max_norm()
         if self.schedule_on == "step":
@@ -156,12 +158,12 @@ class Trainer:
 
     def accumulate(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
         r = self.running
-        r.loss += loss * len(y)
+        r.loss.add_(loss, alpha=len(y))
         r.rows += len(y)
         if self.targets.task == "multiclass" and not self.targets.soft_labels:
-            r.correct += (out.argmax(dim=1) == y).sum()
+            r.correct.add_(torch.eq(out.argmax(dim=1), y).sum())
         elif self.targets.task == "binary":
-            r.correct += ((out[:, 0] >= 0) == (y >= 0.5)).sum()
+            r.correct.add_(torch.eq(out[:, 0] >= 0, y >= 0.5).sum())
 
     def after_step(self) -> None:
         every = self.cfg.checkpoint.every_steps
@@ -256,7 +258,7 @@ class Trainer:
     # ---------------------------------------------------------------- checkpoints
 
     def model_tensors(self) -> dict[str, torch.Tensor]:
-        return {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        return {f"model.{k}": v.contiguous() for k, v in self.model.state_dict().items()}
 
     def save_checkpoint(self) -> None:
         if self.checkpoints is None:
@@ -273,7 +275,7 @@ class Trainer:
         meta["optimizer"] = to_json_tree(self.optimizer.state_dict(), "optimizer", tensors)
         meta["scheduler"] = to_json_tree(self.scheduler.state_dict(), "scheduler", tensors) if self.scheduler else None
         meta["rng"] = capture_rng(self.generator, tensors)
-        self.checkpoints.save_last({k: v.detach().cpu() for k, v in tensors.items()}, meta)
+        self.checkpoints.save_last({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, meta)
 
     def loop_meta(self) -> dict[str, Any]:
         return {"loop": asdict(self.state), "position": self.position, "rows": self.running.rows,

@@ -44,6 +44,43 @@ def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: in
     return plateau, "eval"
 
 
+class DirectFusedAdam:
+    """Adam/AdamW steps that call the fused kernel directly.
+
+    torch.optim's step() wraps the kernel in about 0.2 ms of Python bookkeeping per call, as
+    much as the arithmetic of a small network. This calls the same kernel with the same
+    arguments on the optimizer's own state tensors (read afresh each step, so a restored
+    checkpoint or a schedule's new learning rate is seen), so results are bit-identical and
+    state_dict() is unchanged.
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer):
+        self.optimizer = optimizer
+        self.params = optimizer.param_groups[0]["params"]
+
+    @staticmethod
+    def supports(optimizer: torch.optim.Optimizer) -> bool:
+        groups = optimizer.param_groups
+        return (isinstance(optimizer, torch.optim.Adam) and len(groups) == 1
+                and groups[0]["fused"] and not groups[0]["amsgrad"] and not groups[0]["maximize"]
+                and hasattr(torch, "_fused_adam_"))
+
+    def step(self) -> None:
+        if not self.optimizer.state:
+            self.optimizer.step()  # the first step creates the state tensors
+            return
+        group, state = self.optimizer.param_groups[0], self.optimizer.state
+        slots = [state[p] for p in self.params]
+        steps = [s["step"] for s in slots]
+        torch._foreach_add_(steps, 1)
+        kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
+        beta1, beta2 = group["betas"]
+        kernel(self.params, [p.grad for p in self.params], [s["exp_avg"] for s in slots],
+               [s["exp_avg_sq"] for s in slots], [], steps, amsgrad=False, lr=group["lr"],
+               beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
+               maximize=False)
+
+
 def current_lr(opt: torch.optim.Optimizer) -> float:
     lr = opt.param_groups[0]["lr"]
     return float(lr.item() if torch.is_tensor(lr) else lr)
