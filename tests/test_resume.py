@@ -25,6 +25,15 @@ HARD_CASE = {
 }
 
 
+# The fast path (fastpath.py): plain stack, no class weights; dropout, schedule, early stopping.
+FAST_CASE = {
+    "data": {"source": "digits"},
+    "model": {"hidden": [64, 32], "dropout": 0.3},
+    "train": {"epochs": 12, "batch_size": 8, "schedule": "cosine", "early_stopping": {"patience": 50},
+              "checkpoint": {"every_epochs": 1, "every_steps": 25}},
+}
+
+
 def write_config(folder: Path, values: dict) -> Path:
     path = folder / "config.yaml"
     path.write_text(yaml.safe_dump(values))
@@ -61,19 +70,28 @@ def assert_same_weights(a: Path, b: Path) -> None:
         assert wa[key].equal(wb[key]), f"{key} differs"
 
 
-@pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """The same run, left alone."""
-    folder = tmp_path_factory.mktemp("reference")
-    config = write_config(folder, HARD_CASE)
+def reference_run(folder: Path, values: dict) -> tuple[Path, Path]:
+    """The run, left alone."""
+    config = write_config(folder, values)
     proc = subprocess.run([sys.executable, "-m", "densekit.cli", "train", config, "--out",
                            folder / "run", "-q"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return folder / "run", config
 
 
-def test_sigkill_mid_epoch_then_resume_is_bit_identical(reference, tmp_path):
-    ref_run, config = reference
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    return reference_run(tmp_path_factory.mktemp("reference"), HARD_CASE)
+
+
+@pytest.fixture(scope="module")
+def fast_reference(tmp_path_factory):
+    return reference_run(tmp_path_factory.mktemp("fast"), FAST_CASE)
+
+
+@pytest.mark.parametrize("case", ["reference", "fast_reference"])
+def test_sigkill_mid_epoch_then_resume_is_bit_identical(case, request, tmp_path):
+    ref_run, config = request.getfixturevalue(case)
     run = tmp_path / "run"
     proc = start("train", config, "--out", run, "-q")
     wait_for_checkpoint(run, after_step=300)
