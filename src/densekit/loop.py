@@ -82,7 +82,9 @@ class Trainer:
         self.state = LoopState()
         self.order: Optional[torch.Tensor] = None   # this epoch's sample order, once drawn
         self.position = 0                           # next row of `order` to train on
+        self.elapsed_before = 0.0                   # training seconds before a resume
         self.started = time.perf_counter()
+        self.seconds = 0.0                          # training seconds, set when fit() ends
         self.running = self.fresh_running()
         self.interrupt = InterruptFlag()
 
@@ -94,6 +96,7 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
 
     def fit(self) -> LoopState:
+        self.started = time.perf_counter() - self.elapsed_before
         self.model.train()
         with Progress(self.total_steps, self.state.step, quiet=self.quiet) as progress, self.interrupt:
             self.progress = progress
@@ -102,6 +105,7 @@ class Trainer:
             if not self.state.history or self.state.history[-1]["step"] != self.state.step:
                 self.evaluate()  # the run ended between two evaluation points
         self.finish()
+        self.seconds = time.perf_counter() - self.started
         return self.state
 
     def run_epoch(self) -> None:
@@ -295,7 +299,7 @@ class Trainer:
         self.order = t.get("order")
         self.position = meta["position"]
         self.running = Running(t["running.loss"], t["running.correct"], meta["rows"])
-        self.started = time.perf_counter() - meta["elapsed"]
+        self.elapsed_before = meta["elapsed"]
 
 
 def strip(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import platform
 import random
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -111,8 +110,7 @@ def finish(run: RunDir, cfg: Config, prepared: Prepared, trainer: Trainer, state
     metrics = final_metrics(model, trainer.loss_fn, prepared)
     run.save_model(model, model_meta(cfg, prepared, model))
     write_json(run.file("metrics.json"), metrics)
-    seconds = time.perf_counter() - trainer.started
-    write_json(run.file("run.json"), run_info(prepared, state, seconds, trainer.device))
+    write_json(run.file("run.json"), run_info(prepared, state, trainer.seconds, trainer.device))
     save_predictions(run.path, model, prepared)
     log(headline(metrics, prepared.targets.task))
     write_report(run, log)
