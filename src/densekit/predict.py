@@ -11,7 +11,7 @@ import torch
 
 from densekit.config import ModelConfig
 from densekit.errors import DensekitError
-from densekit.evaluation import outputs
+from densekit.evaluation import as_tensor, outputs
 from densekit.losses import probabilities
 from densekit.metrics import class_probabilities
 from densekit.model import DenseNet
@@ -44,7 +44,7 @@ class Predictor:
         """Probabilities (classification) or values in label units (regression): (rows, outputs)."""
         x = self.check(x)
         with torch.inference_mode():
-            out = outputs(self.model, self.prep, torch.from_numpy(self.prep.transform(x)))
+            out = outputs(self.model, self.prep, as_tensor(self.prep.transform(x)))
             return probabilities(self.targets, out).numpy()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
