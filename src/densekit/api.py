@@ -35,13 +35,22 @@ def resolve(config: ConfigLike, overrides: dict[str, Any]) -> Config:
     return Config.from_dict(values)
 
 
+def dotted(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Python keyword overrides (train__lr) as configuration keys (train.lr)."""
+    return {k.replace("__", "."): v for k, v in overrides.items()}
+
+
+def logger(log: Optional[Log], quiet: bool) -> Log:
+    return log or ((lambda _: None) if quiet else print)
+
+
 def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] = None,
           resume: bool = False, force: bool = False, **overrides: Any) -> TrainResult:
     """Train a network and write a run directory. Overrides use dotted keys with '__' for '.'
     in Python: train(data__source="digits", model__hidden=[64], train__epochs=5).
     resume=True continues the run in `out` from its newest checkpoint when it has one."""
-    log = log or ((lambda _: None) if quiet else print)
-    cfg = resolve(config, {k.replace("__", "."): v for k, v in overrides.items()})
+    log = logger(log, quiet)
+    cfg = resolve(config, dotted(overrides))
     if resume and cfg.out and CheckpointFolder(Path(cfg.out)).exists():
         checkpoint = resume_checkpoint(Path(cfg.out), log)
         return execute(cfg, Path(cfg.out), log, quiet, checkpoint, force)
@@ -60,12 +69,12 @@ def unfinished_without_checkpoint(path: Path) -> bool:
 def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,
            log: Optional[Log] = None, **overrides: Any) -> TrainResult:
     """Continue a run from its newest good checkpoint, with the configuration it was started with."""
-    log = log or ((lambda _: None) if quiet else print)
+    log = logger(log, quiet)
     run_path = Path(run_dir)
     checkpoint = resume_checkpoint(run_path, log)
     config_path = run_path / "config.yaml"
     values = read_yaml(config_path) if config_path.exists() else checkpoint.meta["config"]
-    cfg = resolve(values, {k.replace("__", "."): v for k, v in overrides.items()})
+    cfg = resolve(values, dotted(overrides))
     return execute(cfg, run_path, log, quiet, checkpoint, force)
 
 
@@ -101,7 +110,7 @@ def labelled_part(predictor: Predictor, data: str):
 
 def summary(config: ConfigLike = None, **overrides: Any) -> str:
     """The layer table for a configuration (the data is read to learn input and output sizes)."""
-    cfg = resolve(config, {k.replace("__", "."): v for k, v in overrides.items()})
+    cfg = resolve(config, dotted(overrides))
     prepared = prepare(cfg, torch.device("cpu"))
     return format_summary(summarise(model_inputs(prepared), prepared.targets.n_outputs, cfg.model,
                                     prepared.dataset.image_shape))

@@ -53,27 +53,41 @@ def execute(cfg: Config, out: Path, log: Log, quiet: bool,
     model = build_model(cfg, prepared).to(device)
     log(format_summary(summarise(model_inputs(prepared), prepared.targets.n_outputs, cfg.model,
                                  prepared.dataset.image_shape)))
-    run = RunDir.create(out)
-    run.write_text("config.yaml", cfg.to_yaml())
-    if checkpoint is None:
-        run.write_history([])  # a restarted run begins its history afresh
-    class_weight = class_weight_tensor(cfg, prepared)
-    loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight)
-    fast = None
-    if cfg.train.fast_path and fastpath.supports(model, prepared.targets, class_weight,
-                                                  cfg.model.label_smoothing):
-        fast = fastpath.FastDenseStep(model, prepared.targets)
-    trainer = Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
-                      prepared.validation, quiet=quiet, checkpoints=CheckpointFolder(run.path),
-                      identity=identity, fast=fast)
+    run = open_run(out, cfg, fresh=checkpoint is None)
+    trainer = build_trainer(cfg, prepared, model, run, quiet, identity)
     if checkpoint is not None:
         trainer.restore(checkpoint)
         # Evaluations logged after the checkpoint will be logged again: drop them.
         run.write_history(trainer.state.history)
         log(f"resumed from {checkpoint.path.name} at step {trainer.state.step} "
             f"(epoch {trainer.state.epoch})")
-    board = tensorboard_log(cfg, run, trainer, prepared, checkpoint)
+    state = fit_with_logs(trainer, run, tensorboard_log(cfg, run, trainer, prepared, checkpoint))
+    return finish(run, cfg, prepared, trainer, state, log)
 
+
+def open_run(out: Path, cfg: Config, fresh: bool) -> RunDir:
+    run = RunDir.create(out)
+    run.write_text("config.yaml", cfg.to_yaml())
+    if fresh:
+        run.write_history([])  # a restarted run begins its history afresh
+    return run
+
+
+def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, run: RunDir, quiet: bool,
+                  identity: dict) -> Trainer:
+    class_weight = class_weight_tensor(cfg, prepared)
+    loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight)
+    fast = None
+    if cfg.train.fast_path and fastpath.supports(model, prepared.targets, class_weight,
+                                                  cfg.model.label_smoothing):
+        fast = fastpath.FastDenseStep(model, prepared.targets)
+    return Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
+                   prepared.validation, quiet=quiet, checkpoints=CheckpointFolder(run.path),
+                   identity=identity, fast=fast)
+
+
+def fit_with_logs(trainer: Trainer, run: RunDir, board: Optional[TensorBoardLog]) -> LoopState:
+    """Train, appending each evaluation to history.jsonl and the TensorBoard files."""
     def on_eval(record: dict) -> None:
         run.append_history(record)
         if board:
@@ -84,13 +98,13 @@ def execute(cfg: Config, out: Path, log: Log, quiet: bool,
         state = trainer.fit()
         if board:
             board.final_snapshot(state.step)
+        return state
     except TrainingInterrupted as err:
-        err.run_dir = run.path
+        err.run_dir = run.path  # for the resume hint
         raise
     finally:
         if board:
             board.close()
-    return finish(run, cfg, prepared, trainer, state, log)
 
 
 def tensorboard_log(cfg: Config, run: RunDir, trainer: Trainer, prepared: Prepared,
