@@ -1,4 +1,5 @@
-"""Datasets by name: scikit-learn's bundled sets and generators, and Fashion-MNIST."""
+"""Datasets by name: scikit-learn's bundled sets and generators, Fashion-MNIST from its IDX
+files, and the sets fetched from their publishers (remote.py)."""
 
 from __future__ import annotations
 
@@ -99,9 +100,18 @@ def no_options(name: str, options: dict[str, Any]) -> None:
                             f"{', '.join(options)}. Remove data.options.")
 
 
+def remote_loader(function_name: str) -> Callable[[str, dict[str, Any]], Dataset]:
+    def load(name: str, options: dict[str, Any]) -> Dataset:
+        from densekit.data import remote  # imported when used: it pulls in the download code
+        no_options(name, options)
+        return getattr(remote, function_name)(name, options)
+    return load
+
+
 LOADERS: dict[str, Callable[[str, dict[str, Any]], Dataset]] = {
     "digits": load_sklearn, "iris": load_sklearn, "wine": load_sklearn,
     "breast-cancer": load_sklearn, "moons": load_moons, "fashion-mnist": load_fashion_mnist,
+    "mnist": remote_loader("load_mnist"), "boston-housing": remote_loader("load_boston"),
 }
 
 

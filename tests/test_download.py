@@ -1,0 +1,144 @@
+"""Named datasets downloaded from a publisher: tested against a real HTTP server on 127.0.0.1."""
+
+import hashlib
+import http.server
+import io
+import threading
+
+import numpy as np
+import pytest
+
+from densekit.config import DataConfig
+from densekit.data import load_source, remote
+from densekit.data.download import RemoteFile
+from densekit.errors import DensekitError
+
+
+class Server:
+    """Serves files from memory; honours Range; can cut one response short."""
+
+    def __init__(self):
+        self.files: dict[str, bytes] = {}
+        self.requests: list[tuple[str, str]] = []  # (path, Range header)
+        self.cut_after: int | None = None
+        server = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                body = server.files.get(self.path)
+                server.requests.append((self.path, self.headers.get("Range", "")))
+                if body is None:
+                    self.send_error(404)
+                    return
+                start = int(self.headers["Range"].split("=")[1].rstrip("-")) if self.headers.get("Range") else 0
+                self.send_response(206 if start else 200)
+                self.send_header("Content-Length", str(len(body) - start))
+                self.end_headers()
+                payload = body[start:]
+                if server.cut_after is not None:
+                    payload, server.cut_after = payload[:server.cut_after], None
+                self.wfile.write(payload)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def npz_bytes(**arrays) -> bytes:
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def server(monkeypatch, tmp_path):
+    srv = Server()
+    monkeypatch.setenv("DENSEKIT_MIRROR", srv.url)
+    monkeypatch.setenv("HOME", str(tmp_path))           # the cache goes to tmp_path/.cache
+    monkeypatch.delenv("DENSEKIT_DATA", raising=False)
+    yield srv
+    srv.close()
+
+
+def publish(server, monkeypatch, name: str, filename: str, body: bytes, published: bytes | None = None):
+    """Serve `body`; the registry's checksum is that of `published` (default: the same bytes)."""
+    server.files[f"/{name}/{filename}"] = body
+    digest = hashlib.sha256(published if published is not None else body).hexdigest()
+    monkeypatch.setitem(remote.REMOTE, name, [RemoteFile(filename, "unused", digest)])
+
+
+def small_mnist() -> bytes:
+    rng = np.random.default_rng(0)
+    return npz_bytes(x_train=rng.integers(0, 256, (120, 28, 28), dtype=np.uint8), y_train=np.arange(120) % 10,
+                     x_test=rng.integers(0, 256, (30, 28, 28), dtype=np.uint8), y_test=np.arange(30) % 10)
+
+
+def test_download_verifies_places_in_the_cache_and_is_not_repeated(server, monkeypatch, tmp_path):
+    publish(server, monkeypatch, "mnist", "mnist.npz", small_mnist())
+    dataset = load_source(DataConfig(source="mnist"))
+    assert dataset.train.x.shape == (120, 784) and len(dataset.test) == 30
+    assert (tmp_path / ".cache" / "densekit" / "mnist" / "mnist.npz").exists()
+    assert not list((tmp_path / ".cache" / "densekit" / "mnist").glob("*.part"))
+    load_source(DataConfig(source="mnist"))
+    assert len(server.requests) == 1
+
+
+def test_a_checksum_mismatch_is_quarantined_and_not_used(server, monkeypatch, tmp_path):
+    publish(server, monkeypatch, "mnist", "mnist.npz", small_mnist(), published=b"the real file")
+    with pytest.raises(DensekitError, match="does not match its published checksum"):
+        load_source(DataConfig(source="mnist"))
+    folder = tmp_path / ".cache" / "densekit" / "mnist"
+    assert (folder / "quarantine" / "mnist.npz").exists()
+    assert not (folder / "mnist.npz").exists()
+
+
+def test_an_interrupted_download_is_resumed(server, monkeypatch, tmp_path):
+    body = small_mnist()
+    publish(server, monkeypatch, "mnist", "mnist.npz", body)
+    server.cut_after = 5000
+    with pytest.raises(DensekitError, match="partial download is kept"):
+        load_source(DataConfig(source="mnist"))
+    partial = tmp_path / ".cache" / "densekit" / "mnist" / "mnist.npz.part"
+    assert partial.stat().st_size == 5000
+    dataset = load_source(DataConfig(source="mnist"))
+    assert dataset.train.x.shape == (120, 784)
+    assert server.requests[-1] == ("/mnist/mnist.npz", "bytes=5000-")
+
+
+def test_an_unreachable_server_names_the_files_the_folder_and_the_checksums(monkeypatch, tmp_path, cli):
+    monkeypatch.setenv("DENSEKIT_MIRROR", "http://127.0.0.1:9")  # nothing listens on port 9
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("DENSEKIT_DATA", raising=False)
+    code, _, err = cli("train", "--data", "mnist")
+    assert code == 2 and "Traceback" not in err
+    assert "Could not download mnist.npz" in err and remote.REMOTE["mnist"][0].sha256 in err
+    assert str(tmp_path / ".cache" / "densekit" / "mnist") in err
+
+
+def test_boston_housing_keeps_kerass_split(server, monkeypatch):
+    rng = np.random.default_rng(1)
+    x, y = rng.normal(size=(506, 13)), rng.normal(20, 5, 506)
+    publish(server, monkeypatch, "boston-housing", "boston_housing.npz", npz_bytes(x=x, y=y))
+    dataset = load_source(DataConfig(source="boston-housing"))
+    assert len(dataset.train) == 404 and len(dataset.test) == 102
+    order = np.arange(506)
+    np.random.RandomState(113).shuffle(order)
+    assert np.allclose(dataset.test.y, y[order][404:])
+    assert dataset.feature_names[5] == "RM"
+
+
+def test_files_already_in_DENSEKIT_DATA_are_used_without_a_download(server, monkeypatch, tmp_path):
+    body = small_mnist()
+    publish(server, monkeypatch, "mnist", "mnist.npz", body)
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    (tmp_path / "data" / "mnist" / "mnist.npz").write_bytes(body)
+    monkeypatch.setenv("DENSEKIT_DATA", str(tmp_path / "data"))
+    assert load_source(DataConfig(source="mnist")).train.x.shape == (120, 784)
+    assert server.requests == []
