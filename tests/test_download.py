@@ -142,3 +142,18 @@ def test_files_already_in_DENSEKIT_DATA_are_used_without_a_download(server, monk
     monkeypatch.setenv("DENSEKIT_DATA", str(tmp_path / "data"))
     assert load_source(DataConfig(source="mnist")).train.x.shape == (120, 784)
     assert server.requests == []
+
+
+def test_datasets_command_lists_every_name_and_where_it_is(cli, monkeypatch, tmp_path):
+    from densekit.data.named import LOADERS
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("DENSEKIT_DATA", str(tmp_path / "data"))
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    (tmp_path / "data" / "mnist" / "mnist.npz").write_bytes(small_mnist())
+    code, out, _ = cli("datasets")
+    assert code == 0
+    lines = {line.split()[0]: line for line in out.splitlines()[1:]}
+    assert set(lines) == set(LOADERS)
+    assert str(tmp_path / "data" / "mnist") in lines["mnist"]
+    assert "missing: downloaded on first use" in lines["boston-housing"]
+    assert "built in" in lines["digits"]

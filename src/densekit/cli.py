@@ -78,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("run", help="run directory")
     predict.add_argument("input", help="CSV/TSV/NPZ file of features (a label column is ignored)")
     predict.add_argument("--output", "-o", help="CSV to write (default: print to the terminal)")
+    sub.add_parser("datasets", help="list the datasets known by name and where they are")
     report = sub.add_parser("report", help="write the HTML report of a run")
     report.add_argument("run", help="run directory")
     report.add_argument("--skip-first", type=int, default=0, metavar="N",
@@ -184,6 +185,12 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_datasets(args: argparse.Namespace) -> int:
+    from densekit.data.catalog import listing
+    print(listing())
+    return 0
+
+
 def run_report(args: argparse.Namespace) -> int:
     from densekit.report import build_report
     if not 0.0 <= args.smooth < 1.0:
@@ -218,7 +225,7 @@ def dunder(values: dict[str, Any]) -> dict[str, Any]:
 
 COMMANDS = {"train": run_train, "resume": run_resume, "summary": run_summary,
             "evaluate": run_evaluate, "predict": run_predict, "report": run_report,
-            "compare": run_compare}
+            "compare": run_compare, "datasets": run_datasets}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
