@@ -10,7 +10,7 @@ import torch
 
 from densekit.checkpoint import CheckpointFolder
 from densekit.config import Config, DataConfig, load_config, read_yaml, set_dotted
-from densekit.data import load_source, read_part
+from densekit.data import load_source
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
 from densekit.evaluation import score, to_resident
@@ -104,8 +104,7 @@ def labelled_part(predictor: Predictor, data: str):
         return dataset.test
     if not path.is_file():
         raise DensekitError(f"The data file {path} does not exist. Check the path.")
-    return read_part(path, predictor.meta.get("label_column"), predictor.feature_names,
-                     require_label=True)
+    return predictor.read_features(path, require_label=True)
 
 
 def summary(config: ConfigLike = None, **overrides: Any) -> str:

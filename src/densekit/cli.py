@@ -171,10 +171,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
 
 def run_predict(args: argparse.Namespace) -> int:
     from densekit.api import load
-    from densekit.data import read_part
     predictor = load(args.run)
-    part = read_part(Path(args.input), predictor.meta.get("label_column"),
-                     predictor.feature_names, require_label=False)
+    part = predictor.read_features(Path(args.input), require_label=False)
     table = predictor.frame(part.x)
     if args.output:
         from densekit.run import atomic_write

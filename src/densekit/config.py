@@ -41,6 +41,7 @@ class DataConfig(Section):
     validation_split: float = Field(0.2, ge=0.0, lt=1.0)  # used when no validation file
     test_split: float = Field(0.2, ge=0.0, lt=1.0)        # used when the source has no test part
     options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific, e.g. moons noise
+    missing: Literal["error", "mean", "median", "most_frequent", "zero"] = "error"  # table gaps
 
 
 class ModelConfig(Section):

@@ -12,6 +12,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from densekit.config import Config
 from densekit.data import Dataset, Part, check_finite, load_source
 from densekit.data.split import split_off
+from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.errors import DensekitError
 from densekit.evaluation import Resident, to_resident
 from densekit.preprocess import Preprocessor
@@ -27,6 +28,7 @@ class Prepared:
     train: Resident
     validation: Optional[Resident]
     test: Optional[Resident]
+    encoder: Optional[TableEncoder] = None  # mixed tables: one-hot and imputation
 
     def sizes(self) -> dict[str, int]:
         parts = {"train": self.train, "validation": self.validation, "test": self.test}
@@ -37,9 +39,13 @@ def prepare(cfg: Config, device: torch.device) -> Prepared:
     dataset = load_source(cfg.data)
     for role, part in dataset.parts().items():
         check_part(part, role)
-        check_finite(part.x, dataset.feature_names, role)
+        if dataset.is_mixed_table():
+            refuse_missing(part.x, cfg.data.missing, role)  # counted over the whole file
+        else:
+            check_finite(part.x, dataset.feature_names, role)
     task, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
     split_holdouts(dataset, cfg, stratify=task != "regression")
+    encoder = encode_tables(dataset, cfg.data.missing) if dataset.is_mixed_table() else None
     targets, _ = build_targets(dataset.train.y, task, cfg.model.loss, dataset.class_names,
                                dataset.label_names, cfg.model.standardize_target)
     check_batch_size(len(dataset.train), cfg.train.batch_size)
@@ -47,18 +53,31 @@ def prepare(cfg: Config, device: torch.device) -> Prepared:
     resident = {role: to_resident(prep.transform(part.x), targets.encode(part.y, role), device)
                 for role, part in dataset.parts().items()}
     return Prepared(dataset, targets, reason, prep, resident["train"],
-                    resident.get("validation"), resident.get("test"))
+                    resident.get("validation"), resident.get("test"), encoder)
+
+
+def encode_tables(dataset: Dataset, missing: str) -> TableEncoder:
+    """Fit the encoder on the training split only, then encode every split with it."""
+    encoder = TableEncoder.fit(dataset.train.x, missing)
+    for role, part in dataset.parts().items():
+        part.x, _ = encoder.transform(part.x, role)  # unseen categories encode as zeros
+    dataset.feature_names = encoder.output_names()
+    for role, part in dataset.parts().items():
+        check_finite(part.x, dataset.feature_names, role)
+    return encoder
 
 
 def check_part(part: Part, role: str) -> None:
     if part.y is None:
         raise DensekitError(f"The {role} data has no labels.")
-    if part.x.ndim != 2:
-        raise DensekitError(f"The {role} features must form a table (rows × columns); they have "
-                            f"shape {part.x.shape}.")
     if len(part.y) != len(part.x):
         raise DensekitError(f"The {role} data has {len(part.x)} feature rows but {len(part.y)} "
                             "labels; they must match one to one.")
+    if hasattr(part.x, "iloc"):
+        return  # a mixed table: its columns are checked when encoded
+    if part.x.ndim != 2:
+        raise DensekitError(f"The {role} features must form a table (rows × columns); they have "
+                            f"shape {part.x.shape}.")
     if part.x.dtype.kind not in "biuf":
         raise DensekitError(f"The {role} features must be numbers; they are of type {part.x.dtype}.")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,8 @@ import pandas as pd
 import torch
 
 from densekit.config import ModelConfig
+from densekit.data import Part, read_part
+from densekit.data.tables import TableEncoder
 from densekit.errors import DensekitError
 from densekit.evaluation import as_tensor, outputs
 from densekit.losses import probabilities
@@ -26,6 +29,20 @@ class Predictor:
     def __init__(self, model: DenseNet, targets: Targets, prep: Preprocessor, meta: dict[str, Any]):
         self.model, self.targets, self.prep, self.meta = model.eval(), targets, prep, meta
         self.feature_names: list[str] = meta["feature_names"]
+        encoder = meta.get("table_encoder")
+        self.encoder = TableEncoder.from_json(encoder) if encoder else None
+
+    def read_features(self, path: Path, require_label: bool) -> Part:
+        """A file's rows as the network's inputs (mixed tables go through the saved encoder)."""
+        label = self.meta.get("label_column")
+        if self.encoder is None:
+            return read_part(path, label, self.feature_names, require_label)
+        part = read_part(path, label, self.feature_names, require_label, as_frame=True)
+        x, unseen = self.encoder.transform(part.x, "input")
+        if unseen:
+            print(f"note: {unseen} value(s) in {path} are categories never seen in training; "
+                  "they were encoded as absent.", file=sys.stderr)
+        return Part(x, part.y)
 
     @classmethod
     def load(cls, run_dir: str | Path) -> "Predictor":
@@ -77,7 +94,9 @@ class Predictor:
             table[f"prob_{name}"] = column
         return table
 
-    def check(self, x: np.ndarray) -> np.ndarray:
+    def check(self, x) -> np.ndarray:
+        if self.encoder is not None and isinstance(x, pd.DataFrame):
+            x, _ = self.encoder.transform(x, "input")
         x = np.asarray(x)
         if x.ndim == 1:
             x = x.reshape(1, -1)

@@ -218,6 +218,7 @@ def model_meta(cfg: Config, prepared: Prepared, model: DenseNet) -> dict[str, An
         "label_column": d.label_column if d.label_column is not None else cfg.data.label,
         "data_kind": d.kind, "image_shape": list(d.image_shape) if d.image_shape else None,
         "label_smoothing": cfg.model.label_smoothing,
+        "table_encoder": prepared.encoder.to_json() if prepared.encoder else None,
     }
 
 

@@ -20,7 +20,8 @@ def load_source(cfg: DataConfig) -> Dataset:
         path = getattr(cfg, role)
         if path:
             extra = read_part(existing_file(path), dataset.label_column or cfg.label,
-                              dataset.feature_names, require_label=True)
+                              dataset.feature_names, require_label=True,
+                              as_frame=dataset.is_mixed_table())
             setattr(dataset, role, extra)
     return dataset
 
@@ -35,7 +36,7 @@ def load_any(source: str, cfg: DataConfig) -> Dataset:
         if cfg.options:
             raise DensekitError("data.options apply to named datasets only; remove them for a "
                                 f"file such as {path}.")
-        return load_file(path, cfg.label)
+        return load_file(path, cfg.label, cfg.missing)
     return load_named(source, cfg.options)
 
 

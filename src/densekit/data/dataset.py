@@ -35,6 +35,10 @@ class Dataset:
     label_names: Optional[list[str]] = None                # multilabel: one name per column
     label_column: Optional[str] = None                     # tables: the column read as labels
 
+    def is_mixed_table(self) -> bool:
+        """Features still a pandas frame: text columns or gaps, encoded after the split."""
+        return hasattr(self.train.x, "iloc")
+
     def parts(self) -> dict[str, Part]:
         named = {"train": self.train, "validation": self.validation, "test": self.test}
         return {k: v for k, v in named.items() if v is not None}

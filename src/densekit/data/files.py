@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from densekit.data.dataset import Dataset, Part, flatten_images
+from densekit.data.tables import is_numeric, looks_numeric
 from densekit.errors import DensekitError
 
 Label = Optional[Union[str, int]]
@@ -22,14 +23,27 @@ def is_supported_file(path: Path) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES | {".npz"}
 
 
-def load_file(path: Path, label: Label) -> Dataset:
+def load_file(path: Path, label: Label, missing: str = "error") -> Dataset:
     """A whole dataset from one file (the training source)."""
     if path.suffix.lower() == ".npz":
         return load_npz(path)
-    x, y, names, label_col = read_table(path, label)
-    dataset = table_dataset(path.stem, x, y, names)
+    frame = read_frame(path)
+    label_col = find_label(frame, label, path)
+    features, y = frame.drop(columns=[label_col]), frame[label_col].to_numpy()
+    refuse_typos(features, path)
+    if all(is_numeric(features[c]) for c in features.columns) and missing == "error":
+        dataset = table_dataset(path.stem, features.to_numpy(), y, list(features.columns))
+    else:
+        # Text (categorical) columns or gaps to fill: encoded after the split (tables.py).
+        dataset = Dataset(path.stem, Part(features, y), feature_names=list(features.columns))
     dataset.label_column = label_col
     return dataset
+
+
+def refuse_typos(features: pd.DataFrame, path: Path) -> None:
+    for column in features.columns:
+        if not is_numeric(features[column]) and looks_numeric(features[column]):
+            report_non_numeric(features, column, path, frame_has_header(features))
 
 
 def table_dataset(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> Dataset:
@@ -43,9 +57,16 @@ def table_dataset(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> 
     return Dataset(name, Part(x.astype(np.float32), y), feature_names=names)
 
 
-def read_part(path: Path, label: Label, feature_names: list[str], require_label: bool) -> Part:
-    """Features (and labels when present) of a file, in the column order of training."""
-    if path.suffix.lower() == ".npz":
+def read_part(path: Path, label: Label, feature_names: list[str], require_label: bool,
+              as_frame: bool = False) -> Part:
+    """Features (and labels when present) of a file, in the column order of training.
+    as_frame: the raw columns of a mixed table, for its TableEncoder."""
+    if as_frame:
+        frame = read_frame(path)
+        label_col = resolve_label(list(frame.columns), label) if label is not None else None
+        y = frame[label_col].to_numpy() if label_col is not None else None
+        x = frame.drop(columns=[label_col]) if label_col is not None else frame
+    elif path.suffix.lower() == ".npz":
         x, y = npz_features(path)
     else:
         x, y = table_features(read_frame(path), label, feature_names, path)
@@ -87,15 +108,6 @@ def table_features(frame: pd.DataFrame, label: Label, feature_names: list[str], 
 
 
 # ---------------------------------------------------------------- CSV / TSV
-
-
-def read_table(path: Path, label: Label):
-    """Features, labels, feature names and the label column's name of a training table."""
-    frame = read_frame(path)
-    label_col = find_label(frame, label, path)
-    features = frame.drop(columns=[label_col])
-    x = numeric_matrix(features, path, frame_has_header(frame))
-    return x, frame[label_col].to_numpy(), list(features.columns), label_col
 
 
 def read_frame(path: Path) -> pd.DataFrame:

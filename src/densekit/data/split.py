@@ -27,4 +27,5 @@ def can_stratify(y: np.ndarray, fraction: float) -> bool:
 
 
 def take(part: Part, rows: np.ndarray) -> Part:
-    return Part(part.x[rows], None if part.y is None else part.y[rows])
+    x = part.x.iloc[rows] if hasattr(part.x, "iloc") else part.x[rows]  # a mixed table stays a frame
+    return Part(x, None if part.y is None else part.y[rows])
