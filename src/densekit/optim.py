@@ -79,6 +79,8 @@ class DirectFusedAdam:
                [s["exp_avg_sq"] for s in slots], [], steps, amsgrad=False, lr=group["lr"],
                beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
                maximize=False)
+        # What optimizer.step() records, so LR schedulers know a step happened before theirs.
+        self.optimizer._opt_called = True
 
 
 def current_lr(opt: torch.optim.Optimizer) -> float:
