@@ -48,7 +48,6 @@ TRAIN_FLAGS = {
 SWITCHES = {"--batch-norm": ("model.batch_norm", "batch normalisation after each hidden Dense"),
             "--nesterov": ("train.nesterov", "Nesterov momentum (sgd)"),
             "--no-bias": ("model.use_bias", "dense layers without bias")}
-LIST_KEYS = {"model.hidden", "model.activation"}
 
 
 def build_parser() -> argparse.ArgumentParser:

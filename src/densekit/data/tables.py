@@ -15,8 +15,6 @@ import pandas as pd
 
 from densekit.errors import DensekitError
 
-MISSING_POLICIES = ("error", "mean", "median", "most_frequent", "zero")
-
 
 def is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
