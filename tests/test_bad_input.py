@@ -19,8 +19,8 @@ def test_missing_file(cli, tmp_path):
     expect_error(cli, "train", "--data", tmp_path / "nope.csv", match="does not exist")
 
 
-def test_a_folder_instead_of_a_file(cli, tmp_path):
-    expect_error(cli, "train", "--data", tmp_path, match="is a folder, not a file")
+def test_a_folder_without_images(cli, tmp_path):
+    expect_error(cli, "train", "--data", tmp_path, match="holds no images")
 
 
 def test_unknown_dataset_name_suggests_the_nearest(cli):

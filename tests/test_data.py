@@ -146,3 +146,17 @@ def test_splits_are_stratified_and_seeded(tmp_path):
     a = densekit.train(data__source="iris", train__epochs=1, out=tmp_path / "a", quiet=True)
     supports = [row["support"] for row in a.metrics["test"]["per_class"].values()]
     assert supports == [10, 10, 10]
+
+
+def test_kfold_folds_cover_every_row_once_and_keep_class_balance():
+    from densekit.data.dataset import Part
+    from densekit.data.split import kfold
+    y = np.repeat([0, 1, 2], [40, 40, 20])
+    folds = kfold(Part(np.zeros((100, 2)), y), 4, stratify=True, seed=0)
+    held = np.concatenate([validation for _, validation in folds])
+    assert sorted(held.tolist()) == list(range(100))
+    for train, validation in folds:
+        assert len(validation) == 25 and np.bincount(y[validation]).tolist() == [10, 10, 5]
+        assert not set(train) & set(validation)
+    with pytest.raises(DensekitError, match="K-fold needs"):
+        kfold(Part(np.zeros((3, 2)), None), 5, stratify=False, seed=0)

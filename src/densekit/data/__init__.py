@@ -7,6 +7,7 @@ from pathlib import Path
 from densekit.config import DataConfig
 from densekit.data.dataset import Dataset, Part, check_finite
 from densekit.data.files import is_supported_file, load_file, read_part
+from densekit.data.images import load_image_folder
 from densekit.data.named import load_named
 from densekit.errors import DensekitError
 
@@ -27,7 +28,9 @@ def load_source(cfg: DataConfig) -> Dataset:
 
 
 def load_any(source: str, cfg: DataConfig) -> Dataset:
-    path = Path(source)
+    path = Path(source).expanduser()
+    if path.is_dir():
+        return load_image_folder(path, cfg.options)
     if path.exists() or looks_like_path(source):
         path = existing_file(source)
         if not is_supported_file(path):

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from densekit.data.dataset import Part
+from densekit.errors import DensekitError
 
 
 def split_off(part: Part, fraction: float, stratify: bool, seed: int) -> tuple[Part, Part]:
@@ -29,3 +30,13 @@ def can_stratify(y: np.ndarray, fraction: float) -> bool:
 def take(part: Part, rows: np.ndarray) -> Part:
     x = part.x.iloc[rows] if hasattr(part.x, "iloc") else part.x[rows]  # a mixed table stays a frame
     return Part(x, None if part.y is None else part.y[rows])
+
+
+def kfold(part: Part, folds: int, stratify: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(training rows, validation rows) for each of `folds` folds; stratified for classes."""
+    if folds < 2 or folds > len(part):
+        raise DensekitError(f"K-fold needs 2 to {len(part)} folds for {len(part)} rows; received {folds}.")
+    if stratify and part.y is not None and part.y.ndim == 1 and min(np.unique(part.y, return_counts=True)[1]) >= folds:
+        splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(part)), part.y))
+    return list(KFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(part))))

@@ -1,0 +1,50 @@
+"""Image folders: one sub-folder per class holding PNG/JPEG files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from densekit.data.dataset import Dataset, Part
+from densekit.errors import DensekitError
+
+SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+OPTIONS = {"grayscale": True, "size": None}  # size: [height, width] to resize every image to
+
+
+def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
+    unknown = set(options) - set(OPTIONS)
+    if unknown:
+        raise DensekitError(f"Unknown option(s) for an image folder: {', '.join(sorted(unknown))}. "
+                            f"Allowed: {', '.join(OPTIONS)}.")
+    settings = {**OPTIONS, **options}
+    files = [(p, d.name) for d in sorted(folder.iterdir()) if d.is_dir()
+             for p in sorted(d.iterdir()) if p.suffix.lower() in SUFFIXES]
+    if not files:
+        raise DensekitError(
+            f"{folder} holds no images. An image folder needs one sub-folder per class with "
+            f"{', '.join(sorted(SUFFIXES))} files inside (e.g. {folder}/cat/001.png).")
+    size = tuple(settings["size"]) if settings["size"] else None
+    images = [read_image(path, settings["grayscale"], size) for path, _ in files]
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise DensekitError(f"The images in {folder} have different sizes ({', '.join(map(str, sorted(shapes)))}). "
+                            "Give data.options.size: [height, width] to resize them all.")
+    x = np.stack(images)                                   # (n, h, w[, 3]) uint8
+    labels = np.array([label for _, label in files])
+    return Dataset(folder.name, Part(x.reshape(len(x), -1), labels), kind="image",
+                   feature_names=[f"pixel_{i}" for i in range(x[0].size)], image_shape=x.shape[1:])
+
+
+def read_image(path: Path, grayscale: bool, size: Optional[tuple]) -> np.ndarray:
+    from PIL import Image, UnidentifiedImageError
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if grayscale else "RGB")
+            if size:
+                image = image.resize((int(size[1]), int(size[0])))
+            return np.asarray(image, dtype=np.uint8)
+    except (UnidentifiedImageError, OSError) as err:
+        raise DensekitError(f"{path} is not a readable image ({err}). Remove or replace it.") from None

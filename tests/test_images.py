@@ -1,0 +1,51 @@
+"""Image folders: one sub-folder per class."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.datasets import load_digits
+
+import densekit
+from densekit.config import DataConfig
+from densekit.data import load_source
+from densekit.errors import DensekitError
+
+
+def digits_folder(root, per_class=None):
+    """scikit-learn's real digits written as 8×8 PNG files, one folder per digit."""
+    digits = load_digits()
+    for i, (pixels, label) in enumerate(zip(digits.images, digits.target)):
+        folder = root / f"digit_{label}"
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray((pixels * 255 / 16).astype(np.uint8)).save(folder / f"{i:04d}.png")
+    return root
+
+
+def test_an_image_folder_trains_with_class_names_from_the_folders(tmp_path):
+    root = digits_folder(tmp_path / "digits")
+    result = densekit.train(data__source=str(root), out=tmp_path / "run", quiet=True)
+    assert result.metrics["test"]["accuracy"] >= 0.93
+    assert "digit_7" in result.metrics["test"]["per_class"]
+    assert densekit.load(result.run_dir).meta["image_shape"] == [8, 8]
+
+
+def test_images_are_resized_and_kept_as_bytes(tmp_path):
+    root = digits_folder(tmp_path / "digits")
+    dataset = load_source(DataConfig(source=str(root), options={"size": [16, 16]}))
+    assert dataset.train.x.shape == (1797, 256) and dataset.train.x.dtype == np.uint8
+    assert dataset.image_shape == (16, 16)
+
+
+def test_images_of_different_sizes_need_a_size(tmp_path):
+    for name, side in [("a", 8), ("b", 10)]:
+        (tmp_path / name).mkdir()
+        Image.fromarray(np.zeros((side, side), np.uint8)).save(tmp_path / name / "x.png")
+    with pytest.raises(DensekitError, match="different sizes"):
+        load_source(DataConfig(source=str(tmp_path)))
+
+
+def test_a_corrupt_image_is_named(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with pytest.raises(DensekitError, match="broken.png is not a readable image"):
+        load_source(DataConfig(source=str(tmp_path)))
