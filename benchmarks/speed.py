@@ -140,8 +140,8 @@ def run_child(tool: str, batch: int, epochs: int) -> dict | None:
         python = peer_python()
         if python is None:
             return None
-        from densekit.data.named import find_folder, FASHION_FILES
-        folder = find_folder("fashion-mnist", FASHION_FILES.values())
+        from densekit.data.remote import ensure_files
+        folder = ensure_files("fashion-mnist")
         cmd = [str(python), "-c", KERAS_SCRIPT, str(folder), str(batch), str(epochs)]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
     else:

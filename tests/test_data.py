@@ -67,13 +67,15 @@ def test_fashion_files_are_found_through_DENSEKIT_DATA(tmp_path, monkeypatch):
     assert dataset.kind == "image" and dataset.class_names[9] == "Ankle boot"
 
 
-def test_missing_fashion_files_say_where_to_put_them(tmp_path, monkeypatch):
+def test_missing_fashion_files_offline_say_where_to_put_them(tmp_path, monkeypatch):
     monkeypatch.setenv("DENSEKIT_DATA", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("DENSEKIT_MIRROR", "http://127.0.0.1:9")  # nothing listens: offline
     monkeypatch.setattr("densekit.data.named.SYSTEM_FOLDERS", [])
     with pytest.raises(DensekitError, match="train-images-idx3-ubyte.gz") as info:
         load_source(DataConfig(source="fashion-mnist"))
-    assert str(tmp_path / "fashion-mnist") in str(info.value)
+    assert str(tmp_path / ".cache" / "densekit" / "fashion-mnist") in str(info.value)
+    assert "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84" in str(info.value)
 
 
 @needs_fashion

@@ -157,3 +157,21 @@ def test_datasets_command_lists_every_name_and_where_it_is(cli, monkeypatch, tmp
     assert str(tmp_path / "data" / "mnist") in lines["mnist"]
     assert "missing: downloaded on first use" in lines["boston-housing"]
     assert "built in" in lines["digits"]
+
+
+def test_kuzushiji_mnist_idx_files_are_downloaded_and_read(server, monkeypatch):
+    import gzip
+    rng = np.random.default_rng(2)
+    shapes = {"train-images-idx3-ubyte.gz": (50, 28, 28), "train-labels-idx1-ubyte.gz": (50,),
+              "t10k-images-idx3-ubyte.gz": (20, 28, 28), "t10k-labels-idx1-ubyte.gz": (20,)}
+    files = []
+    for filename, shape in shapes.items():
+        array = rng.integers(0, 10 if len(shape) == 1 else 256, shape, dtype=np.uint8)
+        raw = bytes([0, 0, 8, len(shape)]) + np.array(shape, dtype=">u4").tobytes() + array.tobytes()
+        body = gzip.compress(raw)
+        server.files[f"/kmnist/{filename}"] = body
+        files.append(RemoteFile(filename, "unused", hashlib.sha256(body).hexdigest()))
+    monkeypatch.setitem(remote.REMOTE, "kmnist", files)
+    dataset = load_source(DataConfig(source="kmnist"))
+    assert dataset.train.x.shape == (50, 784) and dataset.test.x.shape == (20, 784)
+    assert dataset.class_names[0] == "o" and len(server.requests) == 4

@@ -10,13 +10,8 @@ from typing import Any, Callable
 import numpy as np
 
 from densekit.data.dataset import Dataset, Part
-from densekit.data.idx import read_idx
 from densekit.errors import DensekitError, did_you_mean
 
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
-FASHION_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
-                 "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
 # Folders where operating-system packages install the set (Debian: dataset-fashion-mnist).
 SYSTEM_FOLDERS = [Path("/usr/share/datasets")]
 
@@ -52,25 +47,6 @@ def load_moons(name: str, options: dict[str, Any]) -> Dataset:
                    class_names={0: "moon 0", 1: "moon 1"})
 
 
-def load_fashion_mnist(name: str, options: dict[str, Any]) -> Dataset:
-    no_options(name, options)
-    folder = find_folder("fashion-mnist", FASHION_FILES.values())
-    arrays = {key: read_idx(idx_path(folder, stem)) for key, stem in FASHION_FILES.items()}
-    x_train, x_test = arrays["x_train"], arrays["x_test"]
-    return Dataset(
-        name, Part(x_train.reshape(len(x_train), -1), arrays["y_train"]),
-        test=Part(x_test.reshape(len(x_test), -1), arrays["y_test"]), kind="image",
-        feature_names=[f"pixel_{i}" for i in range(784)], image_shape=(28, 28),
-        class_names=dict(enumerate(FASHION_CLASSES)))
-
-
-def idx_path(folder: Path, stem: str) -> Path:
-    for candidate in (folder / f"{stem}.gz", folder / stem):
-        if candidate.exists():
-            return candidate
-    raise DensekitError(f"{folder} lacks {stem}(.gz).")
-
-
 def data_folders(name: str) -> list[Path]:
     """Where a named set is looked for, in order."""
     folders = []
@@ -79,19 +55,6 @@ def data_folders(name: str) -> list[Path]:
     folders.append(Path.home() / ".cache" / "densekit" / name)
     folders.extend(folder / name for folder in SYSTEM_FOLDERS)
     return folders
-
-
-def find_folder(name: str, stems) -> Path:
-    stems = list(stems)
-    for folder in data_folders(name):
-        if all((folder / s).exists() or (folder / f"{s}.gz").exists() for s in stems):
-            return folder
-    searched = "; ".join(str(f) for f in data_folders(name))
-    raise DensekitError(
-        f"The {name} files were not found. Looked in: {searched}. Put "
-        f"{', '.join(s + '.gz' for s in stems)} in one of those folders (or in a folder named by "
-        "the DENSEKIT_DATA environment variable); on Debian, `apt-get install "
-        f"dataset-{name}` installs them.")
 
 
 def no_options(name: str, options: dict[str, Any]) -> None:
@@ -110,7 +73,8 @@ def remote_loader(function_name: str) -> Callable[[str, dict[str, Any]], Dataset
 
 LOADERS: dict[str, Callable[[str, dict[str, Any]], Dataset]] = {
     "digits": load_sklearn, "iris": load_sklearn, "wine": load_sklearn,
-    "breast-cancer": load_sklearn, "moons": load_moons, "fashion-mnist": load_fashion_mnist,
+    "breast-cancer": load_sklearn, "moons": load_moons,
+    "fashion-mnist": remote_loader("load_fashion"), "kmnist": remote_loader("load_kmnist"),
     "mnist": remote_loader("load_mnist"), "boston-housing": remote_loader("load_boston"),
 }
 
