@@ -83,3 +83,29 @@ def test_a_missing_column_at_prediction_is_named():
     encoder = TableEncoder.fit(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}), "error")
     with pytest.raises(DensekitError, match="lacks column"):
         encoder.transform(pd.DataFrame({"a": [1.0]}), "input")
+
+
+def test_several_label_columns_make_a_multilabel_table(tmp_path, cli):
+    from sklearn.datasets import load_digits
+    digits = load_digits(as_frame=True)
+    frame = digits.data.copy()
+    frame["even"] = (digits.target % 2 == 0).astype(int)
+    frame["big"] = (digits.target > 4).astype(int)
+    path = tmp_path / "multi.csv"
+    frame.to_csv(path, index=False)
+    code, _, _ = cli("train", "--data", path, "--label", "even,big", "--epochs", "30",
+                     "--out", tmp_path / "run", "-q")
+    assert code == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert set(metrics["test"]["per_label"]) == {"even", "big"}
+    assert metrics["test"]["f1_micro"] >= 0.9
+    code, _, _ = cli("predict", tmp_path / "run", path, "--output", tmp_path / "p.csv")
+    predictions = pd.read_csv(tmp_path / "p.csv")
+    assert code == 0 and list(predictions.columns[:2]) == ["even", "big"]
+    assert (predictions["even"] == frame["even"]).mean() >= 0.9
+
+
+def test_a_missing_label_column_among_several_is_named(tmp_path, cli):
+    path, _ = mixed_iris(tmp_path)
+    code, _, err = cli("train", "--data", path, "--label", "species,colour")
+    assert code == 2 and "'colour'" in err

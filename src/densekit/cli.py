@@ -18,7 +18,7 @@ TRAIN_FLAGS = {
     "--data": ("data.source", "dataset name (digits, moons, fashion-mnist, …) or CSV/TSV/NPZ path"),
     "--test-data": ("data.test", "separate labelled test file"),
     "--validation-data": ("data.validation", "separate labelled validation file"),
-    "--label": ("data.label", "label column of a table: name, or index from 0"),
+    "--label": ("data.label", "label column of a table: name, or index from 0; a,b,c: one 0/1 column per label (multilabel)"),
     "--task": ("data.task", "binary | multiclass | multilabel | regression (default: inferred)"),
     "--validation-split": ("data.validation_split", "fraction held out for validation (0.2)"),
     "--test-split": ("data.test_split", "fraction held out for testing when the data has no test part (0.2)"),
@@ -122,7 +122,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 def flag_value(key: str, raw: str) -> Any:
     if key == "model.hidden":
         return [] if raw.strip().lower() in ("", "none", "0", "[]") else [w.strip() for w in raw.split(",")]
-    if key == "model.activation" and "," in raw:
+    if key in ("model.activation", "data.label") and "," in raw:
         return [a.strip() for a in raw.split(",")]
     if key == "train.class_weight" and raw != "balanced":
         parsed = yaml.safe_load(raw)

@@ -36,7 +36,7 @@ class DataConfig(Section):
     source: str = "digits"                 # a dataset name or a file path (--data)
     test: Optional[str] = None             # separate test file (--test-data)
     validation: Optional[str] = None       # separate validation file
-    label: Optional[Union[str, int]] = None  # label column of a table (name or index)
+    label: Optional[Union[str, int, list[str]]] = None  # label column(s): name or index; a list: multilabel
     task: Optional[Task] = None            # inferred from the labels when not given
     validation_split: float = Field(0.2, ge=0.0, lt=1.0)  # used when no validation file
     test_split: float = Field(0.2, ge=0.0, lt=1.0)        # used when the source has no test part

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Optional, Union
 
 import numpy as np
 
@@ -33,7 +33,7 @@ class Dataset:
     pixel_max: float = 255.0                               # images are scaled by 1/pixel_max
     class_names: Optional[dict] = None                     # label value -> display name
     label_names: Optional[list[str]] = None                # multilabel: one name per column
-    label_column: Optional[str] = None                     # tables: the column read as labels
+    label_column: Optional[Union[str, list]] = None        # tables: the column(s) read as labels
 
     def is_mixed_table(self) -> bool:
         """Features still a pandas frame: text columns or gaps, encoded after the split."""

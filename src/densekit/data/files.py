@@ -14,7 +14,7 @@ from densekit.data.dataset import Dataset, Part, flatten_images
 from densekit.data.tables import is_numeric, looks_numeric
 from densekit.errors import DensekitError
 
-Label = Optional[Union[str, int]]
+Label = Optional[Union[str, int, list]]  # one column (name or index), or several (multilabel)
 TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
 LABEL_GUESSES = ("label", "target", "class", "y")
 
@@ -28,16 +28,35 @@ def load_file(path: Path, label: Label, missing: str = "error") -> Dataset:
     if path.suffix.lower() == ".npz":
         return load_npz(path)
     frame = read_frame(path)
-    label_col = find_label(frame, label, path)
-    features, y = frame.drop(columns=[label_col]), frame[label_col].to_numpy()
+    label_cols = find_labels(frame, label, path)
+    features, y = frame.drop(columns=label_cols), labels_of(frame, label_cols)
     refuse_typos(features, path)
     if all(is_numeric(features[c]) for c in features.columns) and missing == "error":
         dataset = table_dataset(path.stem, features.to_numpy(), y, list(features.columns))
     else:
         # Text (categorical) columns or gaps to fill: encoded after the split (tables.py).
         dataset = Dataset(path.stem, Part(features, y), feature_names=list(features.columns))
-    dataset.label_column = label_col
+    dataset.label_column = label_cols[0] if len(label_cols) == 1 else label_cols
+    if len(label_cols) > 1:
+        dataset.label_names = label_cols
     return dataset
+
+
+def labels_of(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
+    """(rows,) for one label column, (rows, labels) for several (multilabel)."""
+    return frame[columns[0]].to_numpy() if len(columns) == 1 else frame[columns].to_numpy()
+
+
+def present_labels(frame: pd.DataFrame, label: Label) -> list[str]:
+    """The label columns found in a file to predict from or evaluate on (maybe none)."""
+    if label is None:
+        return []
+    found = [resolve_label(list(frame.columns), one) for one in as_list(label)]
+    return [c for c in found if c is not None] if all(found) else []
+
+
+def as_list(label: Label) -> list:
+    return list(label) if isinstance(label, (list, tuple)) else [label]
 
 
 def refuse_typos(features: pd.DataFrame, path: Path) -> None:
@@ -63,9 +82,9 @@ def read_part(path: Path, label: Label, feature_names: list[str], require_label:
     as_frame: the raw columns of a mixed table, for its TableEncoder."""
     if as_frame:
         frame = read_frame(path)
-        label_col = resolve_label(list(frame.columns), label) if label is not None else None
-        y = frame[label_col].to_numpy() if label_col is not None else None
-        x = frame.drop(columns=[label_col]) if label_col is not None else frame
+        label_cols = present_labels(frame, label)
+        y = labels_of(frame, label_cols) if label_cols else None
+        x = frame.drop(columns=label_cols)
     elif path.suffix.lower() == ".npz":
         x, y = npz_features(path)
     else:
@@ -89,12 +108,12 @@ def npz_features(path: Path):
 def table_features(frame: pd.DataFrame, label: Label, feature_names: list[str], path: Path):
     """Select the training columns by name when the file has them, else by position."""
     has_header = frame_has_header(frame)
-    label_col = resolve_label(list(frame.columns), label) if label is not None else None
-    y = frame[label_col].to_numpy() if label_col is not None else None
+    label_cols = present_labels(frame, label)
+    y = labels_of(frame, label_cols) if label_cols else None
     if has_header and set(feature_names) <= set(frame.columns):
         return numeric_matrix(frame[feature_names], path, has_header), y
-    if label_col is not None and frame.shape[1] == len(feature_names) + 1:
-        frame = frame.drop(columns=[label_col])
+    if label_cols and frame.shape[1] == len(feature_names) + len(label_cols):
+        frame = frame.drop(columns=label_cols)
     else:
         y = None
     if frame.shape[1] != len(feature_names):
@@ -149,23 +168,26 @@ def frame_has_header(frame: pd.DataFrame) -> bool:
     return bool(frame.attrs.get("has_header", True))
 
 
-def find_label(frame: pd.DataFrame, label: Label, path: Path) -> str:
+def find_labels(frame: pd.DataFrame, label: Label, path: Path) -> list[str]:
     columns = list(frame.columns)
     if label is not None:
-        name = resolve_label(columns, label)
-        if name is None:
+        names = [resolve_label(columns, one) for one in as_list(label)]
+        missing = [str(one) for one, name in zip(as_list(label), names) if name is None]
+        if missing:
+            what = (f"label column '{missing[0]}' is" if len(missing) == 1
+                    else f"label columns {', '.join(repr(m) for m in missing)} are")
             raise DensekitError(
-                f"The label column '{label}' is not in {path}. Its columns are: "
-                f"{preview(columns)}. Name the label column with --label (a name, or an index "
-                "counted from 0).")
-        return name
+                f"The {what} not in {path}. Its "
+                f"columns are: {preview(columns)}. Name the label column with --label (a name, "
+                "or an index counted from 0; several, comma-separated, for multilabel data).")
+        return names
     guess = next((c for c in columns if c.lower() in LABEL_GUESSES), None)
     if guess is None:
         raise DensekitError(
             f"Which column of {path} holds the labels? None is called "
             f"{', '.join(LABEL_GUESSES)}. Its columns are: {preview(columns)}. Name it with "
             "--label (a name, or an index counted from 0).")
-    return guess
+    return [guess]
 
 
 def resolve_label(columns: list[str], label: Union[str, int]) -> Optional[str]:
