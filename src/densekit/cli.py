@@ -237,6 +237,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except DensekitError as err:
         print(f"densekit: error: {err}", file=sys.stderr)
         return 2
+    except OSError as err:  # the machine, not the input: a full disk, a permission, a vanished file
+        where = f" ({err.filename})" if err.filename else ""
+        print(f"densekit: error: {err.strerror or err}{where}. Check free disk space and "
+              "permissions; files written before this point are intact.", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("densekit: interrupted; nothing more was saved.", file=sys.stderr)
         return 130

@@ -8,8 +8,9 @@ of the run (one tutorial's event files filled a disk).
 from __future__ import annotations
 
 import math
+import sys
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 
@@ -27,8 +28,24 @@ class TensorBoardLog:
         self.every = max(1, math.ceil(expected_evaluations / SNAPSHOTS))
         self.evaluations = 0
         self.last_snapshot: Optional[int] = None
+        self.broken = False
+
+    def safely(self, action: Callable[..., None], *args) -> None:
+        """Event files are a convenience: a write that fails (a full disk, say) stops them with a
+        warning, and training, history.jsonl and checkpoints carry on."""
+        if self.broken:
+            return
+        try:
+            action(*args)
+        except OSError as err:
+            self.broken = True
+            print(f"warning: TensorBoard logging stopped ({err.strerror or err}); history.jsonl "
+                  "and the checkpoints are unaffected.", file=sys.stderr)
 
     def log(self, record: dict) -> None:
+        self.safely(self.write_record, record)
+
+    def write_record(self, record: dict) -> None:
         step = record["step"]
         for key, value in record.items():
             if key not in ("step", "epoch", "seconds") and isinstance(value, (int, float)):
@@ -49,10 +66,10 @@ class TensorBoardLog:
 
     def final_snapshot(self, final_step: int) -> None:
         if self.last_snapshot != final_step:
-            self.snapshot(final_step)
+            self.safely(self.snapshot, final_step)
 
     def close(self) -> None:
-        self.writer.close()
+        self.safely(self.writer.close)
 
 
 def tag(key: str) -> str:
