@@ -32,7 +32,8 @@ def smooth(values: Sequence[float], factor: float) -> list[float]:
 
 
 def curves(series: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
-           smoothing: float = 0.0, styles: Optional[dict[str, str]] = None) -> str:
+           smoothing: float = 0.0, styles: Optional[dict[str, str]] = None,
+           xlabel: str = "epoch") -> str:
     """One line per named series of (x, y); optional smoothing."""
     fig, ax = plt.subplots(figsize=(5.4, 3.4))
     for i, (name, (x, y)) in enumerate(series.items()):
@@ -40,7 +41,7 @@ def curves(series: dict[str, tuple[list[float], list[float]]], ylabel: str, titl
         style = (styles or {}).get(name, "-")
         ax.plot(x, y, style, label=name, color=PALETTE[i % len(PALETTE)], marker="o" if len(x) <= 30 else None,
                 markersize=3)
-    ax.set_xlabel("epoch")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)

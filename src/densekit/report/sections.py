@@ -113,14 +113,17 @@ def learning_curves(view: RunView, skip_first: int = 0, smoothing: float = 0.0) 
 
 
 def compared_curves(views: list[RunView]) -> list[str]:
+    """Shared axes: epochs, or steps when a run was evaluated within epochs (periods)."""
     figures = []
     metric = views[0].main_metric
+    by_steps = any(float(r["epoch"]) % 1 for v in views for r in v.history)
+    x_key = "step" if by_steps else "epoch"
     for key in ("val_loss", f"val_{metric}", "train_loss"):
-        series = {v.path.name: ([r["epoch"] for r in v.history if key in r],
+        series = {v.path.name: ([r[x_key] for r in v.history if key in r],
                                 [r[key] for r in v.history if key in r]) for v in views}
         series = {k: s for k, s in series.items() if s[0]}
         if series:
-            figures.append(plots.curves(series, key.replace("_", " "), key.replace("_", " ")))
+            figures.append(plots.curves(series, key.replace("_", " "), key.replace("_", " "), xlabel=x_key))
     return figures
 
 
