@@ -17,7 +17,7 @@ import densekit
 from densekit import loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, record  # noqa: E402  (benchmarks/results.py)
+from results import record_lines  # noqa: E402  (benchmarks/results.py)
 
 
 def timed_saves(run: Path, epochs: int) -> tuple[float, list[float], list[float], int]:
@@ -63,10 +63,8 @@ def main() -> None:
              f"best weights: {per_best * 1000:.1f} ms per save, at most once per epoch",
              f"overhead at the default frequency (one checkpoint per epoch): "
              f"{100 * worst / (epoch_seconds - worst):.2f}% of an epoch at most (goal: under 3%)"]
-    print(lines[-1])
-    record("Checkpoint overhead", f"Machine: {machine()}. Command: `python "
-           f"benchmarks/checkpoint_overhead.py --epochs {args.epochs}`.\n\n"
-           + "\n".join(f"- {line}" for line in lines))
+    record_lines("Checkpoint overhead", f"python benchmarks/checkpoint_overhead.py --epochs {args.epochs}",
+                 lines)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from densekit.config import Config
 from densekit.pipeline import prepare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, record  # noqa: E402  (benchmarks/results.py)
+from results import record_lines  # noqa: E402  (benchmarks/results.py)
 
 
 def mixed_csv(path: Path, rows: int = 200_000) -> None:
@@ -47,10 +47,8 @@ def main() -> None:
     csv, shape = seconds_to_tensors(str(path), label="label")
     lines.append(f"200,000-row CSV, 30 numeric + 10 categorical columns → tensors (train {shape}, "
                  f"one-hot): {csv:.2f} s (goal ≤ 5 s)")
-    print("\n".join(lines))
-    record("Data loading", f"Machine: {machine()}. Command: `python benchmarks/data_loading.py`; "
-           "includes splitting, encoding and scaling, i.e. everything before the first step.\n\n"
-           + "\n".join(f"- {line}" for line in lines))
+    lines.append("times include splitting, encoding and scaling: everything before the first step")
+    record_lines("Data loading", "python benchmarks/data_loading.py", lines)
 
 
 if __name__ == "__main__":

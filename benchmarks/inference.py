@@ -17,7 +17,7 @@ from densekit.config import DataConfig
 from densekit.data import load_source
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, record  # noqa: E402  (benchmarks/results.py)
+from results import record_lines  # noqa: E402  (benchmarks/results.py)
 
 
 def timed(fn, repeats: int) -> float:
@@ -39,10 +39,8 @@ def main() -> None:
     one = timed(lambda: model.predict(x[:1]), 200)
     lines = [f"predict 10,000 images: {batch * 1000:.1f} ms (goal ≤ 50 ms)",
              f"predict one row: {one * 1000:.2f} ms (goal ≤ 1 ms)"]
-    print("\n".join(lines))
-    record("Inference latency", f"Machine: {machine()}. Command: `python benchmarks/inference.py`; "
-           "784-128-10 network, `densekit.load(run).predict(x)`, median of repeated calls.\n\n"
-           + "\n".join(f"- {line}" for line in lines))
+    lines.append("784-128-10 network, `densekit.load(run).predict(x)`, median of repeated calls")
+    record_lines("Inference latency", "python benchmarks/inference.py", lines)
 
 
 if __name__ == "__main__":

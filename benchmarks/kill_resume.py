@@ -22,7 +22,7 @@ from safetensors.torch import load_file
 from densekit.checkpoint import CheckpointFolder, decode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, record  # noqa: E402  (benchmarks/results.py)
+from results import record  # noqa: E402  (benchmarks/results.py)
 
 # Dropout, a learning-rate schedule, class weights and early stopping in play; checkpoints at
 # every epoch end (the default) and every 50 steps, so kills land on both kinds.
@@ -111,10 +111,9 @@ def main() -> None:
     verdict = (f"{identical}/{args.trials} resumed runs bit-identical to the uninterrupted run; "
                f"{damaged} damaged checkpoint file(s) seen")
     print("\n" + verdict)
-    record("Kill and resume", f"Machine: {machine()}. Command: `python benchmarks/kill_resume.py "
-           f"--trials {args.trials} --seed {args.seed}`; digits, 15 epochs, batch 8, dropout, cosine "
-           f"schedule, balanced class weights, early stopping.\n\n**{verdict}.**\n\n```\n"
-           + "\n".join(lines) + "\n```")
+    record("Kill and resume", f"python benchmarks/kill_resume.py --trials {args.trials} --seed {args.seed}",
+           "Digits, 15 epochs, batch 8, dropout, cosine schedule, balanced class weights, early "
+           f"stopping.\n\n**{verdict}.**\n\n```\n" + "\n".join(lines) + "\n```")
 
 
 if __name__ == "__main__":

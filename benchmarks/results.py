@@ -20,11 +20,18 @@ def machine() -> str:
             f"torch {torch.__version__} ({torch.get_num_threads()} threads)")
 
 
-def record(heading: str, body: str) -> None:
-    """Write `## heading` + body into RESULTS.md, replacing an earlier section of that heading."""
+def record(heading: str, command: str, body: str) -> None:
+    """Write `## heading`, the machine and the command, then body into RESULTS.md, replacing an
+    earlier section of that heading."""
     text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    section = f"## {heading}\n\n{body.strip()}\n\n"
+    section = f"## {heading}\n\nMachine: {machine()}. Command: `{command}`.\n\n{body.strip()}\n\n"
     pattern = re.compile(rf"^## {re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip() + "\n\n" + section
     RESULTS.write_text(text.rstrip() + "\n")
     print(f"recorded in {RESULTS}")
+
+
+def record_lines(heading: str, command: str, lines: list[str]) -> None:
+    """Print the figures and record them as a bullet list."""
+    print("\n".join(lines))
+    record(heading, command, "\n".join(f"- {line}" for line in lines))

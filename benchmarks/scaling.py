@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, record  # noqa: E402  (benchmarks/results.py)
+from results import record  # noqa: E402  (benchmarks/results.py)
 
 BATCH = 128
 
@@ -101,8 +101,8 @@ def main() -> None:
         floor = matmul_floor(20_000, width)
         lines.append(f"| {width:,} | {figures['seconds']:.2f} | {floor:.2f} | {figures['seconds'] / floor:.2f} |")
         print(lines[-1], flush=True)
-    record("Scaling: rows and width", f"Machine: {machine()}. Command: `python benchmarks/scaling.py`; "
-           f"batch {BATCH}, one epoch, checkpoint at the epoch end included.\n\n" + "\n".join(lines))
+    record("Scaling: rows and width", "python benchmarks/scaling.py",
+           f"Batch {BATCH}, one epoch.\n\n" + "\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from results import machine, record  # noqa: E402  (benchmarks/results.py)
+from results import record  # noqa: E402  (benchmarks/results.py)
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / ".peers"
@@ -214,8 +214,8 @@ def main() -> None:
 
 def write_results(text: str, args) -> None:
     record("Training speed: Fashion-MNIST, the tutorial network",
-           f"Machine: {machine()}. Command: `python benchmarks/speed.py --repeats {args.repeats} "
-           f"--epochs {args.epochs}` ({time.strftime('%Y-%m-%d')}).\n\n{text}")
+           f"python benchmarks/speed.py --repeats {args.repeats} --epochs {args.epochs}",
+           f"Measured {time.strftime('%Y-%m-%d')}.\n\n{text}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,6 @@
 """Each task type learns a small real problem above a threshold."""
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_diabetes, load_digits
 
