@@ -36,7 +36,8 @@ def resolve(config: ConfigLike, overrides: dict[str, Any]) -> Config:
 
 
 def dotted(overrides: dict[str, Any]) -> dict[str, Any]:
-    """Python keyword overrides (train__lr) as configuration keys (train.lr)."""
+    """Python keyword overrides (train__lr) as configuration keys (train.lr); keys that already
+    have dots (from the command line, passed as **{"train.lr": …}) are kept as they are."""
     return {k.replace("__", "."): v for k, v in overrides.items()}
 
 

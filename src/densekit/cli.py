@@ -133,14 +133,14 @@ def flag_value(key: str, raw: str) -> Any:
 def run_train(args: argparse.Namespace) -> int:
     from densekit.api import train
     result = train(args.config, quiet=args.quiet, resume=args.resume, force=args.force,
-                   **dunder(overrides_from(args)))
+                   **overrides_from(args))
     print_result(result, args.quiet)
     return 0
 
 
 def run_resume(args: argparse.Namespace) -> int:
     from densekit.api import resume
-    result = resume(args.run, force=args.force, quiet=args.quiet, **dunder(overrides_from(args)))
+    result = resume(args.run, force=args.force, quiet=args.quiet, **overrides_from(args))
     print_result(result, args.quiet)
     return 0
 
@@ -154,7 +154,7 @@ def print_result(result, quiet: bool) -> None:
 
 def run_summary(args: argparse.Namespace) -> int:
     from densekit.api import summary
-    print(summary(args.config, **dunder(overrides_from(args))))
+    print(summary(args.config, **overrides_from(args)))
     return 0
 
 
@@ -215,9 +215,6 @@ def print_metrics(metrics: dict[str, Any]) -> None:
             print(f"{name[:19]:<20}{row['precision']:>10.3f}{row['recall']:>10.3f}"
                   f"{row['f1']:>10.3f}{row['support']:>10}")
 
-
-def dunder(values: dict[str, Any]) -> dict[str, Any]:
-    return {k.replace(".", "__"): v for k, v in values.items()}
 
 
 COMMANDS = {"train": run_train, "resume": run_resume, "summary": run_summary,
