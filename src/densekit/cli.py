@@ -115,8 +115,18 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         if not sep:
             raise DensekitError(f"--set expects KEY=VALUE (for example train.lr=0.01); received {item!r}.")
-        values[key.strip()] = yaml.safe_load(raw)
+        values[key.strip()] = set_value(raw)
     return values
+
+
+def set_value(raw: str) -> Any:
+    """A YAML scalar (numbers, booleans, lists); text YAML would misread stays as typed."""
+    try:
+        parsed = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        return raw
+    # "|" and ">" start YAML block scalars and parse as "": a delimiter was meant.
+    return raw if parsed in ("", None) and raw.strip() not in ("", "null", "~") else parsed
 
 
 def flag_value(key: str, raw: str) -> Any:

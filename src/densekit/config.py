@@ -32,6 +32,13 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
 
+class TextColumn(Section):
+    """A table whose feature is one column of text: a bag of the training text's top words."""
+    column: Optional[str] = None           # found by itself when it is the only feature column
+    words: int = Field(10_000, ge=1)       # keep this many of the most frequent words
+    mode: Literal["multi-hot", "count", "tfidf"] = "multi-hot"
+
+
 class DataConfig(Section):
     source: str = "digits"                 # a dataset name or a file path (--data)
     test: Optional[str] = None             # separate test file (--test-data)
@@ -42,6 +49,8 @@ class DataConfig(Section):
     test_split: float = Field(0.2, ge=0.0, lt=1.0)        # used when the source has no test part
     options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific, e.g. moons noise
     missing: Literal["error", "mean", "median", "most_frequent", "zero"] = "error"  # table gaps
+    label_delimiter: Optional[str] = Field(None, min_length=1)  # "a|b" in one column: multilabel
+    text: TextColumn = Field(default_factory=TextColumn)
 
 
 class ModelConfig(Section):

@@ -3,20 +3,24 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 import numpy as np
 import torch
 from sklearn.utils.class_weight import compute_class_weight
 
-from densekit.config import Config
+from densekit.config import Config, DataConfig
 from densekit.data import Dataset, Part, check_finite, load_source
 from densekit.data.split import split_off
 from densekit.data.tables import TableEncoder, refuse_missing
+from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
 from densekit.evaluation import Resident, to_resident
 from densekit.preprocess import Preprocessor
 from densekit.tasks import Targets, build_targets, infer_task
+
+
+Encoder = Union[TableEncoder, TextEncoder]
 
 
 @dataclass
@@ -28,7 +32,7 @@ class Prepared:
     train: Resident
     validation: Optional[Resident]
     test: Optional[Resident]
-    encoder: Optional[TableEncoder] = None  # mixed tables: one-hot and imputation
+    encoder: Optional[Encoder] = None  # mixed tables: one-hot and imputation; text: words
 
     def sizes(self) -> dict[str, int]:
         parts = {"train": self.train, "validation": self.validation, "test": self.test}
@@ -39,13 +43,15 @@ def prepare(cfg: Config, device: torch.device) -> Prepared:
     dataset = load_source(cfg.data)
     for role, part in dataset.parts().items():
         check_part(part, role)
+        if dataset.kind == "bag" and dataset.is_mixed_table():
+            continue  # a missing text is an empty one
         if dataset.is_mixed_table():
             refuse_missing(part.x, cfg.data.missing, role)  # counted over the whole file
         else:
             check_finite(part.x, dataset.feature_names, role)
     task, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
     split_holdouts(dataset, cfg, stratify=task != "regression")
-    encoder = encode_tables(dataset, cfg.data.missing) if dataset.is_mixed_table() else None
+    encoder = encode_tables(dataset, cfg.data) if dataset.is_mixed_table() else None
     targets, _ = build_targets(dataset.train.y, task, cfg.model.loss, dataset.class_names,
                                dataset.label_names, cfg.model.standardize_target)
     check_batch_size(len(dataset.train), cfg.train.batch_size)
@@ -56,9 +62,13 @@ def prepare(cfg: Config, device: torch.device) -> Prepared:
                     resident.get("validation"), resident.get("test"), encoder)
 
 
-def encode_tables(dataset: Dataset, missing: str) -> TableEncoder:
+def encode_tables(dataset: Dataset, cfg: DataConfig) -> Encoder:
     """Fit the encoder on the training split only, then encode every split with it."""
-    encoder = TableEncoder.fit(dataset.train.x, missing)
+    if dataset.kind == "bag":
+        text = cfg.text
+        encoder = TextEncoder.fit(dataset.train.x, dataset.feature_names[0], text.words, text.mode)
+    else:
+        encoder = TableEncoder.fit(dataset.train.x, cfg.missing)
     for role, part in dataset.parts().items():
         part.x, _ = encoder.transform(part.x, role)  # unseen categories encode as zeros
     dataset.feature_names = encoder.output_names()

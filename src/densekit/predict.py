@@ -12,7 +12,9 @@ import torch
 
 from densekit.config import ModelConfig
 from densekit.data import Part, read_part
+from densekit.data.files import label_matrix
 from densekit.data.tables import TableEncoder
+from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
 from densekit.evaluation import as_tensor, outputs
 from densekit.losses import probabilities
@@ -29,20 +31,28 @@ class Predictor:
     def __init__(self, model: DenseNet, targets: Targets, prep: Preprocessor, meta: dict[str, Any]):
         self.model, self.targets, self.prep, self.meta = model.eval(), targets, prep, meta
         self.feature_names: list[str] = meta["feature_names"]
-        encoder = meta.get("table_encoder")
-        self.encoder = TableEncoder.from_json(encoder) if encoder else None
+        self.encoder = saved_encoder(meta.get("table_encoder"))
 
     def read_features(self, path: Path, require_label: bool) -> Part:
         """A file's rows as the network's inputs (mixed tables go through the saved encoder)."""
         label = self.meta.get("label_column")
         if self.encoder is None:
-            return read_part(path, label, self.feature_names, require_label)
-        part = read_part(path, label, self.feature_names, require_label, as_frame=True)
-        x, unseen = self.encoder.transform(part.x, "input")
-        if unseen:
-            print(f"note: {unseen} value(s) in {path} are categories never seen in training; "
-                  "they were encoded as absent.", file=sys.stderr)
-        return Part(x, part.y)
+            part = read_part(path, label, self.feature_names, require_label)
+        else:
+            part = read_part(path, label, self.feature_names, require_label, as_frame=True)
+            x, unseen = self.encoder.transform(part.x, "input")
+            if unseen:
+                print(f"note: {unseen} value(s) in {path} are categories never seen in training; "
+                      "they were encoded as absent.", file=sys.stderr)
+            part = Part(x, part.y)
+        return Part(part.x, self.label_lists(part.y))
+
+    def label_lists(self, y):
+        """Delimited label lists ("a|b") as the 0/1 matrix the model was trained on."""
+        delimiter = self.meta.get("label_delimiter")
+        if y is None or not delimiter or y.ndim != 1:
+            return y
+        return label_matrix(y, delimiter, [str(n) for n in self.targets.class_names])
 
     @classmethod
     def load(cls, run_dir: str | Path) -> "Predictor":
@@ -95,6 +105,8 @@ class Predictor:
         return table
 
     def check(self, x) -> np.ndarray:
+        if isinstance(self.encoder, TextEncoder) and isinstance(x, (str, list, tuple, pd.Series)):
+            x = pd.DataFrame({self.encoder.column: [x] if isinstance(x, str) else list(x)})
         if self.encoder is not None and isinstance(x, pd.DataFrame):
             x, _ = self.encoder.transform(x, "input")
         x = np.asarray(x)
@@ -112,3 +124,11 @@ class Predictor:
             raise DensekitError(f"The input has NaN or infinite values in {rows} row(s); the model "
                                 "cannot predict from them. Fill or drop those rows.")
         return x
+
+
+def saved_encoder(values: dict[str, Any] | None) -> TableEncoder | TextEncoder | None:
+    if not values:
+        return None
+    if values.get("kind") == "text":
+        return TextEncoder.from_json(values)
+    return TableEncoder.from_json(values)

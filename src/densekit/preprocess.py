@@ -14,17 +14,18 @@ from densekit.errors import DensekitError
 @dataclass
 class Preprocessor:
     """Images: bytes kept as uint8 in memory, scaled to [0, 1] when a batch is formed.
+    Bags of words: multi-hot bytes (or counts, TF-IDF) used as they are, floats per batch.
     Tables: each column standardised with the training mean and standard deviation."""
 
-    kind: str                          # "image" or "table"
+    kind: str                          # "image", "bag" or "table"
     pixel_scale: float = 1 / 255
     mean: Optional[np.ndarray] = None  # (features,) tables only
     std: Optional[np.ndarray] = None
 
     @classmethod
     def fit(cls, x: np.ndarray, kind: str, pixel_max: float = 255.0) -> "Preprocessor":
-        if kind == "image":
-            return cls("image", pixel_scale=1.0 / pixel_max)
+        if kind in ("image", "bag"):
+            return cls(kind, pixel_scale=1.0 / pixel_max)
         x = x.astype(np.float64)
         std = x.std(axis=0)
         # A constant column would divide by zero; leave it centred instead.
@@ -33,6 +34,8 @@ class Preprocessor:
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """The in-memory form: uint8 for images, standardised float32 for tables."""
+        if self.kind == "bag":
+            return np.ascontiguousarray(x, dtype=np.uint8 if x.dtype == np.uint8 else np.float32)
         if self.kind == "image":
             if x.dtype != np.uint8 and x.size and (x.min() < 0 or x.max() > 255):
                 raise DensekitError(
@@ -45,16 +48,16 @@ class Preprocessor:
         """The float batch the network sees. Called in the training hot path."""
         if self.kind == "image":
             return x.float().mul_(self.pixel_scale)  # (batch, features)
-        return x
+        return x.float() if self.kind == "bag" else x
 
     def to_json(self) -> dict[str, Any]:
-        if self.kind == "image":
-            return {"kind": "image", "pixel_scale": self.pixel_scale}
+        if self.kind in ("image", "bag"):
+            return {"kind": self.kind, "pixel_scale": self.pixel_scale}
         return {"kind": "table", "mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> "Preprocessor":
-        if values["kind"] == "image":
-            return cls("image", pixel_scale=values["pixel_scale"])
+        if values["kind"] in ("image", "bag"):
+            return cls(values["kind"], pixel_scale=values["pixel_scale"])
         return cls("table", mean=np.asarray(values["mean"], dtype=np.float32),
                    std=np.asarray(values["std"], dtype=np.float32))

@@ -216,6 +216,7 @@ def model_meta(cfg: Config, prepared: Prepared, model: DenseNet) -> dict[str, An
         "model": cfg.model.model_dump(mode="json"), "targets": prepared.targets.to_json(),
         "preprocessing": prepared.prep.to_json(), "feature_names": d.feature_names,
         "label_column": d.label_column if d.label_column is not None else cfg.data.label,
+        "label_delimiter": cfg.data.label_delimiter,
         "data_kind": d.kind, "image_shape": list(d.image_shape) if d.image_shape else None,
         "label_smoothing": cfg.model.label_smoothing,
         "table_encoder": prepared.encoder.to_json() if prepared.encoder else None,

@@ -39,7 +39,7 @@ def load_any(source: str, cfg: DataConfig) -> Dataset:
         if cfg.options:
             raise DensekitError("data.options apply to named datasets only; remove them for a "
                                 f"file such as {path}.")
-        return load_file(path, cfg.label, cfg.missing)
+        return load_file(path, cfg)
     return load_named(source, cfg.options)
 
 

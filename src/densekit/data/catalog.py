@@ -33,6 +33,10 @@ CATALOG = [
     Entry("kmnist", "60,000 + 10,000", "10", "CC BY-SA 4.0 (ROIS-DS CODH)"),
     Entry("mnist", "60,000 + 10,000", "10", "CC BY-SA 3.0 (LeCun, Cortes, Burges)"),
     Entry("boston-housing", "404 + 102", "regression", "StatLib, via Keras"),
+    Entry("mnist-csv", "7,500 + 2,500 + 10,000", "10", "CC BY-SA 3.0, Google ML crash course sample"),
+    Entry("k49", "232,365 + 38,547", "49", "CC BY-SA 4.0 (ROIS-DS CODH)"),
+    Entry("imdb", "25,000 + 25,000", "2", "Stanford Large Movie Review Dataset, via Keras"),
+    Entry("reuters", "8,982 + 2,246", "46", "Reuters-21578 (research use), via Keras"),
 ]
 
 

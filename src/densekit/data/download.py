@@ -3,6 +3,9 @@
 A file is fetched to NAME.part (resumed with an HTTP Range request when a previous attempt
 was cut off), checked against its published SHA-256, and only then renamed to NAME. A file
 whose checksum does not match is moved to a quarantine/ folder and never used.
+Where a publisher gives only an MD5 (Kuzushiji-49) that is checked instead; where it gives no
+checksum at all (the crash course's CSV files) the SHA-256 of the first download is written
+next to the file and printed, so later copies can be compared with it.
 """
 
 from __future__ import annotations
@@ -29,8 +32,14 @@ TIMEOUT_S = 30
 class RemoteFile:
     name: str                    # the file's name in the dataset's folder
     url: str
-    sha256: str
+    sha256: Optional[str]        # None: the publisher gives none (see md5, or none at all)
     size: Optional[int] = None   # bytes, for the progress bar and `densekit datasets`
+    md5: Optional[str] = None    # only when the publisher gives no SHA-256
+
+    def checksum(self) -> str:
+        if self.sha256:
+            return f"SHA-256 {self.sha256}"
+        return f"MD5 {self.md5}" if self.md5 else "no published checksum"
 
 
 def fetch_all(files: list[RemoteFile], folder: Path, quiet: bool = False) -> None:
@@ -47,17 +56,28 @@ def download(remote: RemoteFile, folder: Path, all_files: list[RemoteFile], quie
         receive(remote, partial, quiet)
     except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
         raise offline_error(remote, folder, all_files, err) from None
-    digest = sha256_of(partial)
-    if digest != remote.sha256:
-        quarantined = quarantine(partial, folder, remote.name)
-        raise DensekitError(
-            f"The download of {remote.name} from {remote.url} does not match its published "
-            f"checksum (SHA-256 {digest}, expected {remote.sha256}). It was moved to "
-            f"{quarantined} and will not be used. Try again later, or place a verified copy in "
-            f"{folder}.")
+    verify(remote, partial, folder)
     final = folder / remote.name
     os.replace(partial, final)  # atomic: the cache never holds a half-written file by this name
     return final
+
+
+def verify(remote: RemoteFile, partial: Path, folder: Path) -> None:
+    algorithm, expected = ("sha256", remote.sha256) if remote.sha256 else ("md5", remote.md5)
+    digest = digest_of(partial, algorithm if expected else "sha256")
+    if not expected:
+        record = folder / f"{remote.name}.sha256"
+        record.write_text(f"{digest}  {remote.name}\n")
+        print(f"note: {remote.url} publishes no checksum; the downloaded file's SHA-256 is "
+              f"{digest} (saved in {record}).", file=sys.stderr)
+        return
+    if digest != expected:
+        quarantined = quarantine(partial, folder, remote.name)
+        raise DensekitError(
+            f"The download of {remote.name} from {remote.url} does not match its published "
+            f"checksum ({'SHA-256' if algorithm == 'sha256' else 'MD5'} {digest}, expected {expected}). "
+            f"It was moved to {quarantined} and will not be used. Try again later, or place a "
+            f"verified copy in {folder}.")
 
 
 def receive(remote: RemoteFile, partial: Path, quiet: bool) -> None:
@@ -87,8 +107,8 @@ def progress_bar(name: str, total: Optional[int], done: int, quiet: bool) -> tqd
                 disable=quiet or not sys.stderr.isatty())
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def digest_of(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
     with open(path, "rb") as handle:
         while block := handle.read(1 << 20):
             digest.update(block)
@@ -103,7 +123,7 @@ def quarantine(partial: Path, folder: Path, name: str) -> Path:
 
 
 def offline_error(remote: RemoteFile, folder: Path, files: list[RemoteFile], err: Exception) -> DensekitError:
-    listing = "; ".join(f"{f.name} (SHA-256 {f.sha256}) from {f.url}" for f in files)
+    listing = "; ".join(f"{f.name} ({f.checksum()}) from {f.url}" for f in files)
     reason = getattr(err, "reason", None) or err
     return DensekitError(
         f"Could not download {remote.name} from {remote.url} ({reason}). If this machine is "

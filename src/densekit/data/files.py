@@ -10,8 +10,10 @@ from typing import Optional, Union
 import numpy as np
 import pandas as pd
 
+from densekit.config import DataConfig
 from densekit.data.dataset import Dataset, Part, flatten_images
 from densekit.data.tables import is_numeric, looks_numeric
+from densekit.data.text import looks_like_text
 from densekit.errors import DensekitError
 
 Label = Optional[Union[str, int, list]]  # one column (name or index), or several (multilabel)
@@ -23,23 +25,89 @@ def is_supported_file(path: Path) -> bool:
     return path.suffix.lower() in TABLE_SUFFIXES | {".npz"}
 
 
-def load_file(path: Path, label: Label, missing: str = "error") -> Dataset:
+def load_file(path: Path, cfg: DataConfig) -> Dataset:
     """A whole dataset from one file (the training source)."""
     if path.suffix.lower() == ".npz":
         return load_npz(path)
+    if path.suffix.lower() == ".npy":
+        raise DensekitError(f"{path} is a single NPY array: it has features but no labels. Give "
+                            "an NPZ file holding x and y, or x_train and y_train.")
     frame = read_frame(path)
-    label_cols = find_labels(frame, label, path)
+    label_cols = find_labels(frame, cfg.label, path)
     features, y = frame.drop(columns=label_cols), labels_of(frame, label_cols)
-    refuse_typos(features, path)
-    if all(is_numeric(features[c]) for c in features.columns) and missing == "error":
+    label_names = label_cols if len(label_cols) > 1 else None
+    if cfg.label_delimiter:
+        y, label_names = split_label_lists(y, cfg.label_delimiter, label_cols, path)
+    text_column = find_text_column(features, cfg.text.column, path)
+    if text_column:
+        # A bag of words over the training split's vocabulary, built after the split (text.py).
+        dataset = Dataset(path.stem, Part(features, y), kind="bag", pixel_max=1.0,
+                          feature_names=[text_column])
+    elif all(is_numeric(features[c]) for c in features.columns) and cfg.missing == "error":
+        refuse_typos(features, path)
         dataset = table_dataset(path.stem, features.to_numpy(), y, list(features.columns))
     else:
         # Text (categorical) columns or gaps to fill: encoded after the split (tables.py).
+        refuse_typos(features, path)
         dataset = Dataset(path.stem, Part(features, y), feature_names=list(features.columns))
     dataset.label_column = label_cols[0] if len(label_cols) == 1 else label_cols
-    if len(label_cols) > 1:
-        dataset.label_names = label_cols
+    dataset.label_names = label_names
     return dataset
+
+
+def find_text_column(features: pd.DataFrame, named: Optional[str], path: Path) -> Optional[str]:
+    """The column of free text, when data.text.column names it or it is the only feature."""
+    if named is None:
+        wordy = [c for c in features.columns if not is_numeric(features[c]) and looks_like_text(features[c])]
+        if wordy and features.shape[1] > 1:
+            # One-hot encoding free text would make one column per distinct sentence.
+            raise DensekitError(
+                f"Column '{wordy[0]}' of {path} holds free text, and the file has other feature "
+                f"columns ({preview([c for c in features.columns if c != wordy[0]])}). densekit "
+                "learns from one text column at a time: remove the other columns (or make them "
+                f"label columns with --label), and optionally name it with --set data.text.column={wordy[0]}.")
+        return wordy[0] if wordy else None
+    if named not in features.columns:
+        raise DensekitError(f"data.text.column names '{named}', which is not a feature column of "
+                            f"{path}. Its columns are: {preview(list(features.columns))}.")
+    if features.shape[1] > 1:
+        others = [c for c in features.columns if c != named]
+        raise DensekitError(
+            f"{path} has other feature columns besides the text column '{named}': "
+            f"{preview(others)}. A text table has one text column and the label column(s); "
+            "remove the others.")
+    return named
+
+
+def split_label_lists(y: np.ndarray, delimiter: str, label_cols: list[str], path: Path):
+    """One column of delimited label lists ("drama|comedy") -> a 0/1 matrix and label names."""
+    if len(label_cols) != 1:
+        raise DensekitError("data.label_delimiter splits one label column into several labels; "
+                            f"{len(label_cols)} label columns were given. Give one.")
+    names = sorted({t for value in y for t in split_labels(value, delimiter)})
+    if len(names) < 2:
+        raise DensekitError(
+            f"Splitting column '{label_cols[0]}' of {path} at {delimiter!r} gives "
+            f"{len(names)} distinct label(s) ({', '.join(names) or 'none'}). Check "
+            "data.label_delimiter: multilabel data needs at least two labels.")
+    return label_matrix(y, delimiter, names), names
+
+
+def split_labels(value, delimiter: str) -> list[str]:
+    return [] if pd.isna(value) else [t.strip() for t in str(value).split(delimiter) if t.strip()]
+
+
+def label_matrix(y: np.ndarray, delimiter: str, names: list[str]) -> np.ndarray:
+    """(rows, labels) 0/1 floats from delimited label lists; a label not in `names` is refused."""
+    matrix = np.zeros((len(y), len(names)), dtype=np.float32)
+    position = {name: i for i, name in enumerate(names)}
+    for row, value in enumerate(y):
+        for label in split_labels(value, delimiter):
+            if label not in position:
+                raise DensekitError(f"Label '{label}' (row {row + 1}) is not one of the training "
+                                    f"labels: {', '.join(names)}.")
+            matrix[row, position[label]] = 1.0
+    return matrix
 
 
 def labels_of(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:

@@ -63,12 +63,26 @@ def no_options(name: str, options: dict[str, Any]) -> None:
                             f"{', '.join(options)}. Remove data.options.")
 
 
-def remote_loader(function_name: str) -> Callable[[str, dict[str, Any]], Dataset]:
+def remote_loader(function_name: str, takes_words: bool = False) -> Callable[[str, dict[str, Any]], Dataset]:
     def load(name: str, options: dict[str, Any]) -> Dataset:
         from densekit.data import remote  # imported when used: it pulls in the download code
-        no_options(name, options)
+        if takes_words:
+            check_words_option(name, options)
+        else:
+            no_options(name, options)
         return getattr(remote, function_name)(name, options)
     return load
+
+
+def check_words_option(name: str, options: dict[str, Any]) -> None:
+    """Word-sequence sets take one option: how many of the most frequent words to keep."""
+    unknown = set(options) - {"words"}
+    words = options.get("words", 10_000)
+    if unknown or not isinstance(words, int) or isinstance(words, bool) or words < 4:
+        raise DensekitError(
+            f"The {name} dataset takes one option, words: how many of the most frequent words "
+            f"to keep (an integer of at least 4; the chapter uses 10000). Received {options}. "
+            "Example: --set data.options.words=10000.")
 
 
 LOADERS: dict[str, Callable[[str, dict[str, Any]], Dataset]] = {
@@ -76,6 +90,9 @@ LOADERS: dict[str, Callable[[str, dict[str, Any]], Dataset]] = {
     "breast-cancer": load_sklearn, "moons": load_moons,
     "fashion-mnist": remote_loader("load_fashion"), "kmnist": remote_loader("load_kmnist"),
     "mnist": remote_loader("load_mnist"), "boston-housing": remote_loader("load_boston"),
+    "k49": remote_loader("load_k49"), "mnist-csv": remote_loader("load_mnist_csv"),
+    "imdb": remote_loader("load_imdb", takes_words=True),
+    "reuters": remote_loader("load_reuters", takes_words=True),
 }
 
 
