@@ -175,3 +175,42 @@ def test_kuzushiji_mnist_idx_files_are_downloaded_and_read(server, monkeypatch):
     dataset = load_source(DataConfig(source="kmnist"))
     assert dataset.train.x.shape == (50, 784) and dataset.test.x.shape == (20, 784)
     assert dataset.class_names[0] == "o" and len(server.requests) == 4
+
+
+def test_k49_is_checked_against_the_publishers_md5(server, monkeypatch, tmp_path):
+    rng = np.random.default_rng(2)
+    arrays = {"k49-train-imgs.npz": rng.integers(0, 256, (98, 28, 28), dtype=np.uint8),
+              "k49-train-labels.npz": np.arange(98) % 49,
+              "k49-test-imgs.npz": rng.integers(0, 256, (49, 28, 28), dtype=np.uint8),
+              "k49-test-labels.npz": np.arange(49)}
+    files = []
+    for name, array in arrays.items():
+        body = npz_bytes(arr_0=array)
+        server.files[f"/k49/{name}"] = body
+        files.append(RemoteFile(name, "unused", None, md5=hashlib.md5(body).hexdigest()))
+    monkeypatch.setitem(remote.REMOTE, "k49", files)
+    dataset = load_source(DataConfig(source="k49"))
+    assert dataset.train.x.shape == (98, 784) and len(dataset.test) == 49
+    assert len(dataset.class_names) == 49 and dataset.class_names[48] == "iter"
+    files[0] = RemoteFile(files[0].name, "unused", None, md5="0" * 32)
+    monkeypatch.setitem(remote.REMOTE, "k49", files)
+    monkeypatch.setenv("HOME", str(tmp_path / "elsewhere"))
+    with pytest.raises(DensekitError, match="MD5 .* expected 0000"):
+        load_source(DataConfig(source="k49"))
+
+
+def test_the_crash_course_csv_sample_records_its_checksum_and_keeps_the_exercises_split(server, monkeypatch, tmp_path, capsys):
+    rng = np.random.default_rng(3)
+
+    def csv(rows):
+        table = np.hstack([np.arange(rows)[:, None] % 10, rng.integers(0, 256, (rows, 784))])
+        return "\n".join(",".join(map(str, r)) for r in table).encode() + b"\n"
+    sample, test = csv(10_050), csv(200)
+    server.files["/mnist-csv/mnist_train_small.csv"] = sample
+    server.files["/mnist-csv/mnist_test.csv"] = test
+    dataset = load_source(DataConfig(source="mnist-csv"))
+    assert (len(dataset.train), len(dataset.validation), len(dataset.test)) == (7500, 2500, 200)
+    assert dataset.kind == "image" and dataset.train.x.dtype == np.uint8
+    record = tmp_path / ".cache" / "densekit" / "mnist-csv" / "mnist_test.csv.sha256"
+    assert record.read_text().split()[0] == hashlib.sha256(test).hexdigest()
+    assert "publishes no checksum" in capsys.readouterr().err

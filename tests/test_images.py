@@ -1,6 +1,7 @@
 """Image folders: one sub-folder per class."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
@@ -49,3 +50,31 @@ def test_a_corrupt_image_is_named(tmp_path):
     (tmp_path / "a" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n not really")
     with pytest.raises(DensekitError, match="broken.png is not a readable image"):
         load_source(DataConfig(source=str(tmp_path)))
+
+
+def test_predict_and_evaluate_read_an_image_folder(tmp_path, cli):
+    root = digits_folder(tmp_path / "digits")
+    result = densekit.train(data__source=str(root), out=tmp_path / "run", quiet=True)
+    code, _, _ = cli("predict", result.run_dir, root, "--output", tmp_path / "p.csv")
+    table = pd.read_csv(tmp_path / "p.csv")
+    assert code == 0 and len(table) == 1797 and "prob_digit_0" in table.columns
+    assert (table["file"].str.split("/").str[0] == table["prediction"]).mean() >= 0.95
+    code, out, _ = cli("evaluate", result.run_dir, "--data", root)
+    assert code == 0 and float(out.split("accuracy")[1].split()[0]) >= 0.93
+
+
+def test_predict_on_a_flat_folder_resizes_to_the_training_size(tmp_path, cli):
+    root = digits_folder(tmp_path / "digits")
+    result = densekit.train(data__source=str(root), out=tmp_path / "run", quiet=True, train__epochs=2)
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(loose / "big_colour.png")
+    code, out, _ = cli("predict", result.run_dir, loose)
+    assert code == 0 and "big_colour.png" in out
+
+
+def test_an_image_folder_for_a_table_model_is_refused(tmp_path, cli):
+    root = digits_folder(tmp_path / "digits")
+    run = densekit.train(data__source="iris", out=tmp_path / "run", quiet=True, train__epochs=1).run_dir
+    code, _, err = cli("predict", run, root)
+    assert code == 2 and "not trained on images" in err

@@ -103,6 +103,12 @@ def labelled_part(predictor: Predictor, data: str):
             raise DensekitError(f"The {data} dataset has no separate test part; evaluating on it "
                                 "would score rows the model was trained on. Give a file instead.")
         return dataset.test
+    if path.is_dir():
+        part = predictor.read_features(path, require_label=True)
+        if part.y is None:
+            raise DensekitError(f"The images in {path} have no labels: evaluation needs one "
+                                "sub-folder per class, named as in training.")
+        return part
     if not path.is_file():
         raise DensekitError(f"The data file {path} does not exist. Check the path.")
     return predictor.read_features(path, require_label=True)

@@ -181,8 +181,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     from densekit.api import load
     predictor = load(args.run)
-    part = predictor.read_features(Path(args.input), require_label=False)
+    source = Path(args.input)
+    if source.is_dir():  # a folder of images: say which file each prediction is for
+        from densekit.data.images import images_to_predict
+        part, names = images_to_predict(source, predictor.meta.get("image_shape"))
+    else:
+        part, names = predictor.read_features(source, require_label=False), None
     table = predictor.frame(part.x)
+    if names:
+        table.insert(0, "file", names)
     if args.output:
         from densekit.run import atomic_write
         atomic_write(Path(args.output), table.to_csv(index=False).encode())

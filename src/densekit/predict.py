@@ -13,6 +13,7 @@ import torch
 from densekit.config import ModelConfig
 from densekit.data import Part, read_part
 from densekit.data.files import label_matrix
+from densekit.data.images import images_to_predict
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
@@ -36,7 +37,9 @@ class Predictor:
     def read_features(self, path: Path, require_label: bool) -> Part:
         """A file's rows as the network's inputs (mixed tables go through the saved encoder)."""
         label = self.meta.get("label_column")
-        if self.encoder is None:
+        if path.is_dir():
+            part, _ = images_to_predict(path, self.meta.get("image_shape"))
+        elif self.encoder is None:
             part = read_part(path, label, self.feature_names, require_label)
         else:
             part = read_part(path, label, self.feature_names, require_label, as_frame=True)

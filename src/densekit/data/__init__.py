@@ -6,7 +6,8 @@ from pathlib import Path
 
 from densekit.config import DataConfig
 from densekit.data.dataset import Dataset, Part, check_finite
-from densekit.data.files import is_supported_file, load_file, read_part
+from densekit.data.arrays import is_array_folder, load_array_folder
+from densekit.data.files import SUFFIXES, is_supported_file, load_file, read_part
 from densekit.data.images import load_image_folder
 from densekit.data.named import load_named
 from densekit.errors import DensekitError
@@ -30,21 +31,29 @@ def load_source(cfg: DataConfig) -> Dataset:
 def load_any(source: str, cfg: DataConfig) -> Dataset:
     path = Path(source).expanduser()
     if path.is_dir():
+        if is_array_folder(path):
+            no_file_options(cfg, path)
+            return load_array_folder(path)
         return load_image_folder(path, cfg.options)
     if path.exists() or looks_like_path(source):
         path = existing_file(source)
         if not is_supported_file(path):
             raise DensekitError(f"{path} has an unsupported extension '{path.suffix}'. densekit "
-                                "reads .csv, .tsv and .npz files, and named datasets.")
-        if cfg.options:
-            raise DensekitError("data.options apply to named datasets only; remove them for a "
-                                f"file such as {path}.")
+                                f"reads {', '.join(sorted(SUFFIXES))} files, folders of images, "
+                                "NPY or IDX files, and named datasets.")
+        no_file_options(cfg, path)
         return load_file(path, cfg)
     return load_named(source, cfg.options)
 
 
+def no_file_options(cfg: DataConfig, path: Path) -> None:
+    if cfg.options:
+        raise DensekitError("data.options apply to named datasets and image folders only; remove "
+                            f"them for {path}.")
+
+
 def looks_like_path(source: str) -> bool:
-    return "/" in source or "\\" in source or Path(source).suffix.lower() in {".csv", ".tsv", ".npz"}
+    return "/" in source or "\\" in source or Path(source).suffix.lower() in SUFFIXES
 
 
 def existing_file(source: str) -> Path:

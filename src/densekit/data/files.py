@@ -11,18 +11,20 @@ import numpy as np
 import pandas as pd
 
 from densekit.config import DataConfig
+from densekit.data.arrays import read_npy
 from densekit.data.dataset import Dataset, Part, flatten_images
 from densekit.data.tables import is_numeric, looks_numeric
 from densekit.data.text import looks_like_text
 from densekit.errors import DensekitError
 
 Label = Optional[Union[str, int, list]]  # one column (name or index), or several (multilabel)
-TABLE_SUFFIXES = {".csv", ".tsv", ".txt"}
+TABLE_SUFFIXES = {".csv", ".tsv", ".txt", ".parquet"}
+SUFFIXES = TABLE_SUFFIXES | {".npz", ".npy"}
 LABEL_GUESSES = ("label", "target", "class", "y")
 
 
 def is_supported_file(path: Path) -> bool:
-    return path.suffix.lower() in TABLE_SUFFIXES | {".npz"}
+    return path.suffix.lower() in SUFFIXES
 
 
 def load_file(path: Path, cfg: DataConfig) -> Dataset:
@@ -155,6 +157,8 @@ def read_part(path: Path, label: Label, feature_names: list[str], require_label:
         x = frame.drop(columns=label_cols)
     elif path.suffix.lower() == ".npz":
         x, y = npz_features(path)
+    elif path.suffix.lower() == ".npy":
+        x, y = flatten_images(read_npy(path))[0], None  # features only, memory-mapped
     else:
         x, y = table_features(read_frame(path), label, feature_names, path)
     if require_label and y is None:
@@ -198,6 +202,8 @@ def table_features(frame: pd.DataFrame, label: Label, feature_names: list[str], 
 
 
 def read_frame(path: Path) -> pd.DataFrame:
+    if path.suffix.lower() == ".parquet":
+        return read_parquet(path)
     sep = "\t" if path.suffix.lower() == ".tsv" else ","
     try:
         header = 0 if first_line_has_names(path, sep) else None
@@ -215,6 +221,25 @@ def read_frame(path: Path) -> pd.DataFrame:
         raise DensekitError(f"{path} has a header but no data rows.")
     frame.columns = [str(c) for c in frame.columns]
     frame.attrs["has_header"] = header == 0
+    return frame
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        import pyarrow  # noqa: F401  (pandas's Parquet engine; an optional dependency)
+    except ImportError:
+        raise DensekitError(f"Reading {path} needs the pyarrow package: pip install "
+                            "'densekit[parquet]' (or pip install pyarrow).") from None
+    try:
+        frame = pd.read_parquet(path)
+    except OSError as err:
+        raise DensekitError(f"Cannot read {path}: {err.strerror or err}.") from None
+    except Exception as err:  # pyarrow.ArrowInvalid and kin: not a Parquet file, or truncated
+        raise DensekitError(f"{path} is not a readable Parquet file ({err}). It may be truncated "
+                            "or of another format.") from None
+    if frame.empty:
+        raise DensekitError(f"{path} has no data rows.")
+    frame.columns = [str(c) for c in frame.columns]
     return frame
 
 

@@ -48,3 +48,19 @@ def read_image(path: Path, grayscale: bool, size: Optional[tuple]) -> np.ndarray
             return np.asarray(image, dtype=np.uint8)
     except (UnidentifiedImageError, OSError) as err:
         raise DensekitError(f"{path} is not a readable image ({err}). Remove or replace it.") from None
+
+
+def images_to_predict(folder: Path, image_shape: Optional[list[int]]) -> tuple[Part, list[str]]:
+    """Every image under `folder` (flat, or one sub-folder per class: then they are labels),
+    converted and resized to what the model was trained on; and the files' relative names."""
+    if not image_shape:
+        raise DensekitError(f"{folder} is a folder of images, but this model was not trained on "
+                            "images. Give a file with the training columns.")
+    files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in SUFFIXES)
+    if not files:
+        raise DensekitError(f"{folder} holds no images ({', '.join(sorted(SUFFIXES))}).")
+    grayscale = len(image_shape) == 2
+    x = np.stack([read_image(p, grayscale, tuple(image_shape[:2])) for p in files])
+    in_class_folders = all(p.parent != folder for p in files)
+    labels = np.array([p.parent.name for p in files]) if in_class_folders else None
+    return Part(x.reshape(len(x), -1), labels), [str(p.relative_to(folder)) for p in files]

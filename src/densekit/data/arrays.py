@@ -1,0 +1,84 @@
+"""Folders of arrays: NPY pairs (x_train.npy, y_train.npy, …) or IDX files (the MNIST layout).
+
+NPY files and uncompressed IDX files are memory-mapped: a 1,000,000 × 784 image set costs its
+own size in memory once, not twice (no read into a buffer followed by a copy).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from densekit.data.dataset import Dataset, Part, flatten_images
+from densekit.data.idx import read_idx
+from densekit.errors import DensekitError
+
+ROLES = {"train": "train", "validation": "val", "test": "test"}
+# The MNIST family names its files train-*/t10k-*; Fashion-MNIST and KMNIST keep those names.
+IDX_PREFIXES = {"train": ("train",), "test": ("t10k", "test")}
+
+
+def is_array_folder(folder: Path) -> bool:
+    return (folder / "x_train.npy").exists() or find_idx(folder, "train", "images") is not None
+
+
+def load_array_folder(folder: Path) -> Dataset:
+    parts = npy_parts(folder) if (folder / "x_train.npy").exists() else idx_parts(folder)
+    image_shape = parts.pop("image_shape")
+    train = parts["train"]
+    is_image = train.x.dtype == np.uint8
+    return Dataset(folder.name, train, parts.get("validation"), parts.get("test"),
+                   kind="image" if is_image else "table", image_shape=image_shape if is_image else None,
+                   feature_names=[f"pixel_{i}" if is_image else f"x{i}" for i in range(train.x.shape[1])])
+
+
+def npy_parts(folder: Path) -> dict:
+    parts: dict = {"image_shape": None}
+    for role, suffix in ROLES.items():
+        x_path, y_path = folder / f"x_{suffix}.npy", folder / f"y_{suffix}.npy"
+        if not x_path.exists():
+            continue
+        if not y_path.exists():
+            raise DensekitError(f"{folder} has {x_path.name} but no {y_path.name}: every feature "
+                                "array needs its labels.")
+        x, shape = flatten_images(read_npy(x_path))
+        parts[role] = Part(x, np.asarray(read_npy(y_path)))
+        parts["image_shape"] = parts["image_shape"] or shape
+    return parts
+
+
+def idx_parts(folder: Path) -> dict:
+    parts: dict = {"image_shape": None}
+    for role in IDX_PREFIXES:
+        images = find_idx(folder, role, "images")
+        if images is None:
+            continue
+        labels = find_idx(folder, role, "labels")
+        if labels is None:
+            raise DensekitError(f"{folder} has {images.name} but no matching *labels-idx1-ubyte file.")
+        x, shape = flatten_images(read_idx(images))
+        parts[role] = Part(x, read_idx(labels))
+        parts["image_shape"] = parts["image_shape"] or shape
+    return parts
+
+
+def find_idx(folder: Path, role: str, what: str) -> Optional[Path]:
+    for prefix in IDX_PREFIXES[role]:
+        for suffix in ("", ".gz"):
+            found = sorted(folder.glob(f"{prefix}*{what}*idx*-ubyte{suffix}"))
+            if found:
+                return found[0]
+    return None
+
+
+def read_npy(path: Path) -> np.ndarray:
+    try:
+        # mmap: pages are read when used; allow_pickle is off for memory-mapped files.
+        return np.load(path, mmap_mode="r")
+    except OSError as err:
+        raise DensekitError(f"Cannot read {path}: {err.strerror or err}.") from None
+    except ValueError as err:
+        raise DensekitError(f"{path} is not a readable NPY array ({err}). It may be truncated, or "
+                            "hold Python objects, which densekit refuses to load.") from None
