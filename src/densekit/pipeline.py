@@ -11,7 +11,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from densekit.config import Config, DataConfig
 from densekit.data import Dataset, Part, check_finite, load_source
-from densekit.data.split import split_off
+from densekit.data.split import holdout_rows, take
 from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
@@ -93,12 +93,19 @@ def check_part(part: Part, role: str) -> None:
 
 
 def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> None:
-    seed = cfg.train.seed
+    """Choose the test rows, then the validation rows, then copy each part once: a large
+    memory-mapped set is not copied twice on the way."""
+    seed, source = cfg.train.seed, dataset.train
+    kept, held = np.arange(len(source)), {}
     if dataset.test is None and cfg.data.test_split > 0:
-        dataset.train, dataset.test = split_off(dataset.train, cfg.data.test_split, stratify, seed)
+        kept, held["test"] = holdout_rows(kept, source.y, cfg.data.test_split, stratify, seed)
     if dataset.validation is None and cfg.data.validation_split > 0:
-        dataset.train, dataset.validation = split_off(
-            dataset.train, cfg.data.validation_split, stratify, seed)
+        kept, held["validation"] = holdout_rows(kept, source.y, cfg.data.validation_split, stratify, seed)
+    if not held:
+        return
+    for role, rows in held.items():
+        setattr(dataset, role, take(source, rows))
+    dataset.train = take(source, kept)
 
 
 def check_batch_size(rows: int, batch_size: int) -> None:

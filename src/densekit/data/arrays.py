@@ -75,8 +75,9 @@ def find_idx(folder: Path, role: str, what: str) -> Optional[Path]:
 
 def read_npy(path: Path) -> np.ndarray:
     try:
-        # mmap: pages are read when used; allow_pickle is off for memory-mapped files.
-        return np.load(path, mmap_mode="r")
+        # Memory-mapped copy-on-write: pages are read when used, and the array is writable
+        # (torch wants that) without ever writing to the file. No pickles in this mode.
+        return np.load(path, mmap_mode="c")
     except OSError as err:
         raise DensekitError(f"Cannot read {path}: {err.strerror or err}.") from None
     except ValueError as err:

@@ -27,7 +27,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     check_length(path, shape, dtype, header, path.stat().st_size)
     if not int(np.prod(shape)):
         return np.zeros(shape, dtype=dtype)  # np.memmap refuses an empty mapping
-    return np.memmap(path, dtype=dtype, mode="r", offset=header, shape=shape)
+    # Copy-on-write: writable for torch without a copy, and the file is never written.
+    return np.memmap(path, dtype=dtype, mode="c", offset=header, shape=shape)
 
 
 def parse_header(raw: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int]:

@@ -11,12 +11,17 @@ from densekit.errors import DensekitError
 
 def split_off(part: Part, fraction: float, stratify: bool, seed: int) -> tuple[Part, Part]:
     """Hold out `fraction` of the rows; classes keep their proportions when stratify is set."""
-    index = np.arange(len(part))
-    labels = part.y if stratify and can_stratify(part.y, fraction) else None
-    kept, held = train_test_split(index, test_size=fraction, random_state=seed, stratify=labels)
-    # Sorted indices keep the file's row order within each side: easier to read and debug.
-    kept, held = np.sort(kept), np.sort(held)
+    kept, held = holdout_rows(np.arange(len(part)), part.y, fraction, stratify, seed)
     return take(part, kept), take(part, held)
+
+
+def holdout_rows(rows: np.ndarray, y, fraction: float, stratify: bool, seed: int):
+    """(kept, held) subsets of `rows`, sorted; stratified by y[rows] when stratify is set.
+    Working on row numbers lets several hold-outs be chosen before any data is copied."""
+    labels = y[rows] if stratify and y is not None and can_stratify(y[rows], fraction) else None
+    kept, held = train_test_split(rows, test_size=fraction, random_state=seed, stratify=labels)
+    # Sorted indices keep the file's row order within each side: easier to read and debug.
+    return np.sort(kept), np.sort(held)
 
 
 def can_stratify(y: np.ndarray, fraction: float) -> bool:
