@@ -151,14 +151,16 @@ def test_splits_are_stratified_and_seeded(tmp_path):
 
 
 def test_kfold_folds_cover_every_row_once_and_keep_class_balance():
-    from densekit.data.dataset import Part
-    from densekit.data.split import kfold
+    from densekit.data.split import fold_rows
     y = np.repeat([0, 1, 2], [40, 40, 20])
-    folds = kfold(Part(np.zeros((100, 2)), y), 4, stratify=True, seed=0)
+    rows = np.arange(100)
+    folds = [fold_rows(rows, y, 4, k, stratify=True, seed=0) for k in range(4)]
     held = np.concatenate([validation for _, validation in folds])
     assert sorted(held.tolist()) == list(range(100))
     for train, validation in folds:
         assert len(validation) == 25 and np.bincount(y[validation]).tolist() == [10, 10, 5]
         assert not set(train) & set(validation)
     with pytest.raises(DensekitError, match="K-fold needs"):
-        kfold(Part(np.zeros((3, 2)), None), 5, stratify=False, seed=0)
+        fold_rows(np.arange(3), None, 5, 0, stratify=False, seed=0)
+    with pytest.raises(DensekitError, match="below data.folds"):
+        fold_rows(rows, y, 4, 4, stratify=True, seed=0)

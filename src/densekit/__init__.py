@@ -3,7 +3,7 @@
 from densekit.errors import DensekitError
 
 __version__ = "0.1.0"
-__all__ = ["Config", "DensekitError", "evaluate", "load", "resume", "summary", "train", "__version__"]
+__all__ = ["Config", "DensekitError", "cross_validate", "evaluate", "load", "resume", "summary", "train", "__version__"]
 
 
 def __getattr__(name: str):
@@ -11,7 +11,7 @@ def __getattr__(name: str):
     if name == "Config":
         from densekit.config import Config
         return Config
-    if name in ("evaluate", "load", "resume", "summary", "train"):
+    if name in ("cross_validate", "evaluate", "load", "resume", "summary", "train"):
         from densekit import api
         return getattr(api, name)
     raise AttributeError(f"module 'densekit' has no attribute {name!r}")

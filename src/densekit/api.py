@@ -62,6 +62,21 @@ def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] 
     return execute(cfg, out, log, quiet)
 
 
+def cross_validate(config: ConfigLike = None, *, folds: int = 4, retrain: bool = False,
+                   monitor: Optional[str] = None, quiet: bool = False, log: Optional[Log] = None,
+                   **overrides: Any):
+    """K-fold cross-validation (see densekit.cv): one run per fold under `out`, their curves
+    averaged, the best epoch chosen; retrain=True then trains on all the training data."""
+    from densekit.cv import cross_validate as run_folds
+    log = logger(log, quiet)
+    cfg = resolve(config, dotted(overrides))
+    cv_dir = Path(cfg.out) if cfg.out else plan_run_dir(None, Path(cfg.data.source).stem + "-cv")
+
+    def train_fold(fold_cfg: Config, out: Path) -> TrainResult:
+        return train(fold_cfg, quiet=True, log=log, resume=True)
+    return run_folds(cfg, folds, cv_dir, train_fold, monitor, retrain, log)
+
+
 def unfinished_without_checkpoint(path: Path) -> bool:
     """A run killed before its first checkpoint: nothing in it is worth keeping."""
     return path.is_dir() and (path / "config.yaml").exists() and not (path / "model.json").exists()

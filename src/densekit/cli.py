@@ -67,6 +67,13 @@ def build_parser() -> argparse.ArgumentParser:
     resume.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change a configuration key (needs --force)")
     resume.add_argument("--quiet", "-q", action="store_true", help="print only the result")
+    cv = sub.add_parser("cv", help="K-fold cross-validation: one run per fold, curves averaged")
+    add_config_arguments(cv)
+    cv.add_argument("--folds", type=int, default=4, help="number of folds (4)")
+    cv.add_argument("--monitor", help="history key whose fold-mean picks the best epoch "
+                    "(train.early_stopping.monitor: val_loss); e.g. val_mae")
+    cv.add_argument("--retrain", action="store_true",
+                    help="then train on all the training data for the best epoch count and test it")
     summary = sub.add_parser("summary", help="print the layer table of a configuration")
     add_config_arguments(summary)
     evaluate = sub.add_parser("evaluate", help="score a run's model on labelled data")
@@ -168,6 +175,24 @@ def run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_cv(args: argparse.Namespace) -> int:
+    from densekit.api import cross_validate
+    result = cross_validate(args.config, folds=args.folds, retrain=args.retrain,
+                            monitor=args.monitor, quiet=args.quiet, **overrides_from(args))
+    mean, std = result.summary["mean"], result.summary["std"]
+    shown = [k for k in ("loss", "accuracy", "mae", "subset_accuracy") if k in mean]
+    print("validation over {} folds: {}".format(len(result.folds), ", ".join(
+        f"{k} {mean[k]:.4f} ± {std[k]:.4f}" for k in shown)))
+    print(f"best epoch by mean {result.monitor}: {result.best_epoch}")
+    if result.final:
+        test = result.final.get("test", {})
+        print("final model (all training data, {} epochs): {}".format(result.best_epoch, ", ".join(
+            f"test {k} {test[k]:.4f}" for k in ("accuracy", "mae", "loss") if k in test)))
+    print(f"report: {result.cv_dir / 'cv.html'}")
+    print(f"cross-validation directory: {result.cv_dir}")
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from densekit.api import evaluate
     metrics = evaluate(args.run, args.data)
@@ -234,7 +259,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 
 
 
-COMMANDS = {"train": run_train, "resume": run_resume, "summary": run_summary,
+COMMANDS = {"train": run_train, "resume": run_resume, "cv": run_cv, "summary": run_summary,
             "evaluate": run_evaluate, "predict": run_predict, "report": run_report,
             "compare": run_compare, "datasets": run_datasets}
 

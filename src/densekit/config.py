@@ -50,6 +50,8 @@ class DataConfig(Section):
     options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific, e.g. moons noise
     missing: Literal["error", "mean", "median", "most_frequent", "zero"] = "error"  # table gaps
     label_delimiter: Optional[str] = Field(None, min_length=1)  # "a|b" in one column: multilabel
+    folds: Optional[int] = Field(None, ge=2)  # K-fold: validate on fold `fold` of `folds` (set by cv)
+    fold: int = Field(0, ge=0)
     text: TextColumn = Field(default_factory=TextColumn)
 
 

@@ -11,7 +11,7 @@ from sklearn.utils.class_weight import compute_class_weight
 
 from densekit.config import Config, DataConfig
 from densekit.data import Dataset, Part, check_finite, load_source
-from densekit.data.split import holdout_rows, take
+from densekit.data.split import fold_rows, holdout_rows, take
 from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
@@ -99,7 +99,12 @@ def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> None:
     kept, held = np.arange(len(source)), {}
     if dataset.test is None and cfg.data.test_split > 0:
         kept, held["test"] = holdout_rows(kept, source.y, cfg.data.test_split, stratify, seed)
-    if dataset.validation is None and cfg.data.validation_split > 0:
+    if cfg.data.folds:
+        if dataset.validation is not None:
+            raise DensekitError("Cross-validation takes its validation folds from the training data; "
+                                "remove data.validation (the separate validation file).")
+        kept, held["validation"] = fold_rows(kept, source.y, cfg.data.folds, cfg.data.fold, stratify, seed)
+    elif dataset.validation is None and cfg.data.validation_split > 0:
         kept, held["validation"] = holdout_rows(kept, source.y, cfg.data.validation_split, stratify, seed)
     if not held:
         return

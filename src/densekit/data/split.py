@@ -37,11 +37,17 @@ def take(part: Part, rows: np.ndarray) -> Part:
     return Part(x, None if part.y is None else part.y[rows])
 
 
-def kfold(part: Part, folds: int, stratify: bool, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(training rows, validation rows) for each of `folds` folds; stratified for classes."""
-    if folds < 2 or folds > len(part):
-        raise DensekitError(f"K-fold needs 2 to {len(part)} folds for {len(part)} rows; received {folds}.")
-    if stratify and part.y is not None and part.y.ndim == 1 and min(np.unique(part.y, return_counts=True)[1]) >= folds:
+def fold_rows(rows: np.ndarray, y, folds: int, fold: int, stratify: bool, seed: int):
+    """(training rows, validation rows) of fold `fold` of `folds`: subsets of `rows`, sorted;
+    stratified by class when every class has at least `folds` rows."""
+    if folds > len(rows):
+        raise DensekitError(f"K-fold needs 2 to {len(rows)} folds for {len(rows)} rows; received {folds}.")
+    if fold >= folds:
+        raise DensekitError(f"data.fold counts from 0 and must be below data.folds ({folds}); received {fold}.")
+    labels = y[rows] if y is not None else None
+    if stratify and labels is not None and labels.ndim == 1 and np.unique(labels, return_counts=True)[1].min() >= folds:
         splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        return list(splitter.split(np.zeros(len(part)), part.y))
-    return list(KFold(folds, shuffle=True, random_state=seed).split(np.zeros(len(part))))
+    else:
+        splitter, labels = KFold(folds, shuffle=True, random_state=seed), None
+    train, validation = list(splitter.split(np.zeros(len(rows)), labels))[fold]
+    return rows[train], rows[validation]

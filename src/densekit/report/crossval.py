@@ -1,0 +1,60 @@
+"""The cross-validation page (CV/cv.html): every fold's validation curve and their mean, the
+chapter's smoothed view of the mean (first points dropped, exponential moving average), the
+chosen epoch, the per-fold table, and the final model's test figures when it was retrained."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from densekit.report import TEMPLATES, now, plots
+from densekit.run import atomic_write
+
+SMOOTHING = 0.9  # the Boston-housing chapter's factor
+
+
+def build_cv_report(cv_dir: Path) -> Path:
+    summary = json.loads((cv_dir / "cv.json").read_text())
+    folds = [read_history(cv_dir / name) for name in summary["folds"]]
+    monitor, curve = summary["monitor"], summary["mean_curve"]
+    skip = 10 if len(curve) > 30 else 0  # the chapter drops the first 10 of its 500 points
+    context = {
+        "title": f"densekit cross-validation — {cv_dir.name}", "name": cv_dir.name,
+        "generated": now(), "summary": summary, "monitor": monitor, "skip": skip,
+        "smoothing": SMOOTHING, "metrics": list(summary["validation"]["mean"]),
+        "figures": [per_fold_figure(summary["folds"], folds, curve, monitor),
+                    smoothed_figure(curve, monitor, skip, summary["best_epoch"]),
+                    mean_loss_figure(curve)],
+    }
+    path = cv_dir / "cv.html"
+    atomic_write(path, TEMPLATES.get_template("crossval.html.j2").render(**context).encode())
+    return path
+
+
+def read_history(run_dir: Path) -> list[dict]:
+    text = (run_dir / "history.jsonl").read_text()
+    return [json.loads(line) for line in text.splitlines() if line]
+
+
+def series(records: list[dict], key: str) -> tuple[list, list]:
+    points = [(r["epoch"], r[key]) for r in records if key in r]
+    return [p[0] for p in points], [p[1] for p in points]
+
+
+def per_fold_figure(names: list[str], folds: list[list[dict]], curve: list[dict], monitor: str) -> str:
+    lines = {name: series(history, monitor) for name, history in zip(names, folds)}
+    lines["mean of the folds"] = series(curve, monitor)
+    styles = {name: ":" for name in names}
+    return plots.curves(lines, monitor, f"{monitor} per fold, and their mean", styles=styles)
+
+
+def smoothed_figure(curve: list[dict], monitor: str, skip: int, best_epoch: int) -> str:
+    x, y = series(curve[skip:], monitor)
+    title = (f"mean {monitor}, first {skip} dropped, smoothed ({SMOOTHING}); best epoch {best_epoch}"
+             if skip else f"mean {monitor}, smoothed ({SMOOTHING}); best epoch {best_epoch}")
+    return plots.curves({f"mean {monitor}": (x, y)}, monitor, title, smoothing=SMOOTHING)
+
+
+def mean_loss_figure(curve: list[dict]) -> str:
+    lines = {"training": series(curve, "train_loss"), "validation": series(curve, "val_loss")}
+    return plots.curves({k: v for k, v in lines.items() if v[0]}, "loss", "mean loss over folds")
