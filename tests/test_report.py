@@ -7,10 +7,12 @@ import subprocess
 
 import numpy as np
 import pytest
+import torch
 from sklearn.datasets import load_diabetes, load_digits
 
 import densekit
 from densekit.report import build_comparison, build_report
+from densekit.run import RunDir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
@@ -167,3 +169,13 @@ def test_the_report_renders_in_headless_chromium_with_every_image_loaded(digits_
     assert title == f"loaded {count} of {count}"
     console_errors = [l for l in result.stderr.splitlines() if "CONSOLE" in l and "ERROR" in l.upper()]
     assert console_errors == []
+
+
+def test_weight_snapshots_keep_the_first_layer_at_the_chosen_steps(tmp_path):
+    result = densekit.train(data__source="digits", model__hidden=[32], train__steps=60,
+                            train__weight_snapshots=[10, 50], out=tmp_path / "run", quiet=True)
+    shots = RunDir(result.run_dir).read_snapshots()
+    assert [step for step, _ in shots] == [10, 50] and shots[0][1].shape == (32, 64)
+    assert not torch.equal(shots[0][1], shots[1][1])  # training moved the weights between them
+    page = (result.run_dir / "report.html").read_text()
+    assert "first-layer weights at step 10" in page and "first-layer weights at step 50" in page

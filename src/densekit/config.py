@@ -124,6 +124,7 @@ class TrainConfig(Section):
     clip_norm: Optional[float] = Field(None, gt=0.0)  # gradient clipping by global norm
     eval_every: Optional[int] = Field(None, ge=1)    # evaluate every N steps instead of per epoch
     periods: Optional[int] = Field(None, ge=1)       # or: this many evenly spaced evaluations
+    weight_snapshots: list[int] = Field(default_factory=list)  # steps at which the first layer is kept
     early_stopping: EarlyStopping = Field(default_factory=EarlyStopping)
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     tensorboard: bool = True                         # event files in RUN/tensorboard

@@ -64,6 +64,8 @@ class Trainer:
         self.model, self.loss_fn, self.targets, self.prep, self.cfg = model, loss_fn, targets, prep, cfg
         self.train_data, self.validation = train, validation
         self.on_eval, self.quiet = on_eval, quiet
+        self.snapshot_steps = set(cfg.weight_snapshots)
+        self.on_snapshot: Callable[[int], None] = lambda step: None
         self.checkpoints, self.identity = checkpoints, identity or {}
         self.fast = fast  # hand-written forward/backward for plain dense stacks (fastpath.py)
         self.device = train.x.device
@@ -170,6 +172,8 @@ class Trainer:
             r.correct.add_(torch.eq(out[:, 0] >= 0, y >= 0.5).sum())
 
     def after_step(self) -> None:
+        if self.state.step in self.snapshot_steps:
+            self.on_snapshot(self.state.step)
         every = self.cfg.checkpoint.every_steps
         if every and self.state.step % every == 0:
             self.save_checkpoint()

@@ -140,6 +140,24 @@ class RunDir:
                 "weights_sha256": hashlib.sha256(blob).hexdigest(), **meta}
         write_json(self.file("model.json"), meta)
 
+    def save_snapshot(self, step: int, model: torch.nn.Module) -> None:
+        """The first layer's weights at `step` (train.weight_snapshots), for the report."""
+        first = next(p for name, p in model.named_parameters() if name.endswith("weight"))
+        folder = self.file("snapshots")
+        folder.mkdir(exist_ok=True)
+        atomic_write(folder / f"first-layer-step-{step}.safetensors",
+                     save_safetensors({"weight": first.detach().cpu().contiguous()}))
+
+    def read_snapshots(self) -> list[tuple[int, torch.Tensor]]:
+        """(step, first-layer weights) in step order; unreadable files are skipped."""
+        found = []
+        for path in self.file("snapshots").glob("first-layer-step-*.safetensors"):
+            try:
+                found.append((int(path.stem.rsplit("-", 1)[1]), load_safetensors(path.read_bytes())["weight"]))
+            except (ValueError, KeyError, OSError, SafetensorError):
+                continue
+        return sorted(found, key=lambda item: item[0])
+
     def load_model_files(self) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
         meta = read_json(self.file("model.json"))
         if not isinstance(meta, dict) or meta.get("format") != MODEL_FORMAT:

@@ -94,6 +94,7 @@ def fit_with_logs(trainer: Trainer, run: RunDir, board: Optional[TensorBoardLog]
             board.log(record)
 
     trainer.on_eval = on_eval
+    trainer.on_snapshot = lambda step: run.save_snapshot(step, trainer.model)
     try:
         state = trainer.fit()
         if board:

@@ -35,6 +35,7 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
         "metrics": sections.metric_tables(view),
         "confusion": sections.confusion(view),
         "weights": sections.first_layer_weights(view),
+        "snapshots": sections.weight_snapshots(view),
         "gallery": sections.gallery(view),
         "first_predictions": sections.first_predictions(view),
         "regression": sections.regression(view),

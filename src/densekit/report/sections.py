@@ -198,11 +198,23 @@ def image_shape(view: RunView) -> Optional[tuple[int, int]]:
 
 def first_layer_weights(view: RunView, units: int = 64) -> Optional[str]:
     """Each first-layer unit's incoming weights as an image (the crash course's Task 3)."""
-    shape = image_shape(view)
-    if shape is None or view.weights is None:
+    if view.weights is None:
         return None
     key = "body.0.weight" if "body.0.weight" in view.weights else "head.weight"
-    weights = view.weights[key].float().numpy()            # (units, inputs)
+    return weight_images(view, view.weights[key], units)
+
+
+def weight_snapshots(view: RunView, units: int = 16) -> list[tuple[int, str]]:
+    """(step, image grid) of the first layer at each train.weight_snapshots step."""
+    shots = [(step, weight_images(view, weight, units)) for step, weight in RunDir(view.path).read_snapshots()]
+    return [(step, image) for step, image in shots if image]
+
+
+def weight_images(view: RunView, weight, units: int) -> Optional[str]:
+    shape = image_shape(view)
+    if shape is None:
+        return None
+    weights = weight.float().numpy()                       # (units, inputs)
     if weights.shape[1] != shape[0] * shape[1]:
         return None  # colour images: the channels do not fold into one picture
     shown = weights[:units].reshape(-1, *shape)
