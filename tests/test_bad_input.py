@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from tests.conftest import run_subprocess
+from tests.conftest import run_subprocess, write_iris_csv
 
 
 def expect_error(cli, *args, match):
@@ -130,3 +130,17 @@ def test_set_without_equals(cli):
 def test_the_console_command_prints_no_traceback(tmp_path):
     code, out, err = run_subprocess("train", "--data", tmp_path / "missing.csv")
     assert code == 2 and "Traceback" not in err and "does not exist" in err
+
+
+def test_a_closed_pipe_ends_predict_quietly(tmp_path):
+    """`densekit predict RUN FILE | head -1`: the reader leaves early; no error, no traceback."""
+    import subprocess
+    import sys
+    import densekit
+    run = densekit.train(data__source="iris", train__epochs=1, out=tmp_path / "run", quiet=True).run_dir
+    csv = write_iris_csv(tmp_path)
+    proc = subprocess.Popen([sys.executable, "-m", "densekit.cli", "predict", str(run), str(csv)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc.stdout.close()  # before densekit writes a line: its first write meets a closed pipe
+    err = proc.stderr.read()
+    assert proc.wait(timeout=120) == 141 and err == ""

@@ -164,3 +164,16 @@ def test_kfold_folds_cover_every_row_once_and_keep_class_balance():
         fold_rows(np.arange(3), None, 5, 0, stratify=False, seed=0)
     with pytest.raises(DensekitError, match="below data.folds"):
         fold_rows(rows, y, 4, 4, stratify=True, seed=0)
+
+
+def test_holdout_last_keeps_the_file_order(tmp_path):
+    from densekit.config import Config
+    from densekit.pipeline import split_holdouts
+    cfg = Config.from_dict({"data": {"source": "iris", "holdout": "last", "test_split": 0.2,
+                                     "validation_split": 0.1}})
+    dataset = load_source(cfg.data)
+    x = dataset.train.x.copy()
+    split_holdouts(dataset, cfg, stratify=True)
+    assert np.array_equal(dataset.test.x, x[-30:])          # the last 20 % of 150 rows
+    assert np.array_equal(dataset.validation.x, x[-42:-30])  # then 10 % of the 120 before them
+    assert np.array_equal(dataset.train.x, x[:-42])

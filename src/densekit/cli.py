@@ -276,6 +276,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except DensekitError as err:
         print(f"densekit: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `densekit predict … | head`: the reader has all it wanted
+        import os
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        return 141
     except OSError as err:  # the machine, not the input: a full disk, a permission, a vanished file
         where = f" ({err.filename})" if err.filename else ""
         print(f"densekit: error: {err.strerror or err}{where}. Check free disk space and "

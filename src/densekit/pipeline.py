@@ -95,17 +95,17 @@ def check_part(part: Part, role: str) -> None:
 def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> None:
     """Choose the test rows, then the validation rows, then copy each part once: a large
     memory-mapped set is not copied twice on the way."""
-    seed, source = cfg.train.seed, dataset.train
+    seed, source, last = cfg.train.seed, dataset.train, cfg.data.holdout == "last"
     kept, held = np.arange(len(source)), {}
     if dataset.test is None and cfg.data.test_split > 0:
-        kept, held["test"] = holdout_rows(kept, source.y, cfg.data.test_split, stratify, seed)
+        kept, held["test"] = holdout_rows(kept, source.y, cfg.data.test_split, stratify, seed, last)
     if cfg.data.folds:
         if dataset.validation is not None:
             raise DensekitError("Cross-validation takes its validation folds from the training data; "
                                 "remove data.validation (the separate validation file).")
         kept, held["validation"] = fold_rows(kept, source.y, cfg.data.folds, cfg.data.fold, stratify, seed)
     elif dataset.validation is None and cfg.data.validation_split > 0:
-        kept, held["validation"] = holdout_rows(kept, source.y, cfg.data.validation_split, stratify, seed)
+        kept, held["validation"] = holdout_rows(kept, source.y, cfg.data.validation_split, stratify, seed, last)
     if not held:
         return
     for role, rows in held.items():

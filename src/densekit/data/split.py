@@ -1,6 +1,8 @@
-"""Seeded, stratified hold-out splits."""
+"""Hold-out splits (seeded and stratified, or the last rows in file order) and K folds."""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
@@ -15,9 +17,13 @@ def split_off(part: Part, fraction: float, stratify: bool, seed: int) -> tuple[P
     return take(part, kept), take(part, held)
 
 
-def holdout_rows(rows: np.ndarray, y, fraction: float, stratify: bool, seed: int):
-    """(kept, held) subsets of `rows`, sorted; stratified by y[rows] when stratify is set.
+def holdout_rows(rows: np.ndarray, y, fraction: float, stratify: bool, seed: int, last: bool = False):
+    """(kept, held) subsets of `rows`, sorted; stratified by y[rows] when stratify is set, or
+    the last rows in file order when `last` (time-ordered data; the moons tutorial's test set).
     Working on row numbers lets several hold-outs be chosen before any data is copied."""
+    if last:
+        held = math.ceil(fraction * len(rows))  # as train_test_split rounds a fraction
+        return rows[:-held], rows[-held:]
     labels = y[rows] if stratify and y is not None and can_stratify(y[rows], fraction) else None
     kept, held = train_test_split(rows, test_size=fraction, random_state=seed, stratify=labels)
     # Sorted indices keep the file's row order within each side: easier to read and debug.
