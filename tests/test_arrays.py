@@ -106,3 +106,15 @@ def test_a_truncated_parquet_file_is_named(tmp_path, cli):
     (tmp_path / "cut.parquet").write_bytes((tmp_path / "iris.parquet").read_bytes()[:200])
     code, _, err = cli("train", "--data", tmp_path / "cut.parquet")
     assert code == 2 and "not a readable Parquet file" in err and "Traceback" not in err
+
+
+def test_a_folder_of_kuzushiji_style_npz_pairs_trains(tmp_path):
+    images, labels = digits_arrays()
+    for role, rows in (("train", slice(0, 1400)), ("test", slice(1400, None))):
+        np.savez(tmp_path / f"mine-{role}-imgs.npz", images[rows])
+        np.savez(tmp_path / f"mine-{role}-labels.npz", labels[rows])
+    dataset = load_source(DataConfig(source=str(tmp_path)))
+    assert dataset.image_shape == (8, 8) and len(dataset.train) == 1400 and len(dataset.test) == 397
+    (tmp_path / "mine-test-labels.npz").unlink()
+    with pytest.raises(DensekitError, match="no mine-test-labels.npz"):
+        load_source(DataConfig(source=str(tmp_path)))

@@ -137,10 +137,11 @@ def test_a_closed_pipe_ends_predict_quietly(tmp_path):
     import subprocess
     import sys
     import densekit
-    run = densekit.train(data__source="iris", train__epochs=1, out=tmp_path / "run", quiet=True).run_dir
     csv = write_iris_csv(tmp_path)
+    run = densekit.train(data__source=str(csv), data__label="species", train__epochs=1,
+                         out=tmp_path / "run", quiet=True).run_dir
     proc = subprocess.Popen([sys.executable, "-m", "densekit.cli", "predict", str(run), str(csv)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     proc.stdout.close()  # before densekit writes a line: its first write meets a closed pipe
     err = proc.stderr.read()
-    assert proc.wait(timeout=120) == 141 and err == ""
+    assert (proc.wait(timeout=120), err) == (141, "")

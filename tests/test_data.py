@@ -177,3 +177,20 @@ def test_holdout_last_keeps_the_file_order(tmp_path):
     assert np.array_equal(dataset.test.x, x[-30:])          # the last 20 % of 150 rows
     assert np.array_equal(dataset.validation.x, x[-42:-30])  # then 10 % of the 120 before them
     assert np.array_equal(dataset.train.x, x[:-42])
+
+
+def test_standardised_pixels_have_zero_mean_and_unit_variance_and_reach_prediction(tmp_path):
+    import torch
+    import densekit
+    from densekit.preprocess import Preprocessor
+    x = np.random.default_rng(0).integers(0, 256, (300, 64), dtype=np.uint8)
+    prep = Preprocessor.fit(x, "image", 255.0, "standardize")
+    batch = prep.batch(torch.from_numpy(x))
+    assert abs(float(batch.mean())) < 1e-4 and abs(float(batch.std()) - 1) < 1e-3
+    result = densekit.train(data__source="digits", data__pixels="standardize", out=tmp_path / "run", quiet=True)
+    assert result.metrics["test"]["accuracy"] >= 0.93
+    predictor = densekit.load(result.run_dir)
+    assert predictor.prep.pixel_shift > 0
+    from sklearn.datasets import load_digits
+    digits = load_digits()
+    assert (predictor.predict(digits.data[:200].astype(np.uint8)) == digits.target[:200]).mean() >= 0.9

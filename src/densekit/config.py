@@ -47,6 +47,7 @@ class DataConfig(Section):
     task: Optional[Task] = None            # inferred from the labels when not given
     validation_split: float = Field(0.2, ge=0.0, lt=1.0)  # used when no validation file
     test_split: float = Field(0.2, ge=0.0, lt=1.0)        # used when the source has no test part
+    pixels: Literal["scale", "standardize"] = "scale"  # images: to [0, 1], or zero mean, unit sd
     holdout: Literal["random", "last"] = "random"  # random (stratified for classes), or the last rows
     options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific, e.g. moons noise
     missing: Literal["error", "mean", "median", "most_frequent", "zero"] = "error"  # table gaps

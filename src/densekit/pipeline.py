@@ -55,7 +55,7 @@ def prepare(cfg: Config, device: torch.device) -> Prepared:
     targets, _ = build_targets(dataset.train.y, task, cfg.model.loss, dataset.class_names,
                                dataset.label_names, cfg.model.standardize_target)
     check_batch_size(len(dataset.train), cfg.train.batch_size)
-    prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max)
+    prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max, cfg.data.pixels)
     resident = {role: to_resident(prep.transform(part.x), targets.encode(part.y, role), device)
                 for role, part in dataset.parts().items()}
     return Prepared(dataset, targets, reason, prep, resident["train"],

@@ -13,17 +13,24 @@ from densekit.errors import DensekitError
 
 @dataclass
 class Preprocessor:
-    """Images: bytes kept as uint8 in memory, scaled to [0, 1] when a batch is formed.
+    """Images: bytes kept as uint8 in memory, scaled to [0, 1] when a batch is formed (or, with
+    data.pixels: standardize, to zero mean and unit variance over the training pixels).
     Bags of words: multi-hot bytes (or counts, TF-IDF) used as they are, floats per batch.
     Tables: each column standardised with the training mean and standard deviation."""
 
     kind: str                          # "image", "bag" or "table"
     pixel_scale: float = 1 / 255
+    pixel_shift: float = 0.0           # subtracted after scaling: standardised images only
     mean: Optional[np.ndarray] = None  # (features,) tables only
     std: Optional[np.ndarray] = None
 
     @classmethod
-    def fit(cls, x: np.ndarray, kind: str, pixel_max: float = 255.0) -> "Preprocessor":
+    def fit(cls, x: np.ndarray, kind: str, pixel_max: float = 255.0, pixels: str = "scale") -> "Preprocessor":
+        if kind == "image" and pixels == "standardize":
+            mean, std = pixel_moments(x)
+            std = std if std > 0 else 1.0
+            # (x / max - mean / max) / (std / max) = x · scale - shift, two scalars per batch.
+            return cls(kind, pixel_scale=1.0 / std, pixel_shift=mean / std)
         if kind in ("image", "bag"):
             return cls(kind, pixel_scale=1.0 / pixel_max)
         x = x.astype(np.float64)
@@ -47,17 +54,32 @@ class Preprocessor:
     def batch(self, x: torch.Tensor) -> torch.Tensor:
         """The float batch the network sees. Called in the training hot path."""
         if self.kind == "image":
-            return x.float().mul_(self.pixel_scale)  # (batch, features)
+            scaled = x.float().mul_(self.pixel_scale)  # (batch, features)
+            return scaled.sub_(self.pixel_shift) if self.pixel_shift else scaled
         return x.float() if self.kind == "bag" else x
 
     def to_json(self) -> dict[str, Any]:
         if self.kind in ("image", "bag"):
-            return {"kind": self.kind, "pixel_scale": self.pixel_scale}
+            return {"kind": self.kind, "pixel_scale": self.pixel_scale, "pixel_shift": self.pixel_shift}
         return {"kind": "table", "mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> "Preprocessor":
         if values["kind"] in ("image", "bag"):
-            return cls(values["kind"], pixel_scale=values["pixel_scale"])
+            return cls(values["kind"], pixel_scale=values["pixel_scale"],
+                       pixel_shift=values.get("pixel_shift", 0.0))
         return cls("table", mean=np.asarray(values["mean"], dtype=np.float32),
                    std=np.asarray(values["std"], dtype=np.float32))
+
+
+def pixel_moments(x: np.ndarray, rows: int = 65_536) -> tuple[float, float]:
+    """Mean and standard deviation of every pixel value, in chunks: a float copy of a large
+    image set would cost eight times its size."""
+    total = squares = 0.0
+    for start in range(0, len(x), rows):
+        chunk = x[start:start + rows].astype(np.float64)
+        total += chunk.sum()
+        squares += np.square(chunk).sum()
+    count = x.size
+    mean = total / count
+    return mean, float(np.sqrt(max(squares / count - mean * mean, 0.0)))

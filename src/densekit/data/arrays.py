@@ -1,4 +1,5 @@
-"""Folders of arrays: NPY pairs (x_train.npy, y_train.npy, …) or IDX files (the MNIST layout).
+"""Folders of arrays: NPY pairs (x_train.npy, y_train.npy, …), IDX files (the MNIST layout), or
+Kuzushiji-style NPZ pairs (NAME-train-imgs.npz + NAME-train-labels.npz, each holding arr_0).
 
 NPY files and uncompressed IDX files are memory-mapped: a 1,000,000 × 784 image set costs its
 own size in memory once, not twice (no read into a buffer followed by a copy).
@@ -21,11 +22,17 @@ IDX_PREFIXES = {"train": ("train",), "test": ("t10k", "test")}
 
 
 def is_array_folder(folder: Path) -> bool:
-    return (folder / "x_train.npy").exists() or find_idx(folder, "train", "images") is not None
+    return ((folder / "x_train.npy").exists() or find_idx(folder, "train", "images") is not None
+            or find_pair(folder, "train", "imgs") is not None)
 
 
 def load_array_folder(folder: Path) -> Dataset:
-    parts = npy_parts(folder) if (folder / "x_train.npy").exists() else idx_parts(folder)
+    if (folder / "x_train.npy").exists():
+        parts = npy_parts(folder)
+    elif find_idx(folder, "train", "images") is not None:
+        parts = idx_parts(folder)
+    else:
+        parts = npz_pair_parts(folder)
     image_shape = parts.pop("image_shape")
     train = parts["train"]
     is_image = train.x.dtype == np.uint8
@@ -62,6 +69,31 @@ def idx_parts(folder: Path) -> dict:
         parts[role] = Part(x, read_idx(labels))
         parts["image_shape"] = parts["image_shape"] or shape
     return parts
+
+
+def npz_pair_parts(folder: Path) -> dict:
+    from densekit.data.files import read_npz  # files.py imports this module
+    parts: dict = {"image_shape": None}
+    for role in ("train", "test"):
+        images = find_pair(folder, role, "imgs")
+        if images is None:
+            continue
+        labels = images.with_name(images.name.replace("-imgs.npz", "-labels.npz"))
+        if not labels.exists():
+            raise DensekitError(f"{folder} has {images.name} but no {labels.name}.")
+        arrays = [read_npz(path) for path in (images, labels)]
+        if any("arr_0" not in a for a in arrays):
+            raise DensekitError(f"{images.name} and {labels.name} must each hold one array named "
+                                "arr_0 (as np.savez(path, array) writes it).")
+        x, shape = flatten_images(arrays[0]["arr_0"])
+        parts[role] = Part(x, arrays[1]["arr_0"])
+        parts["image_shape"] = parts["image_shape"] or shape
+    return parts
+
+
+def find_pair(folder: Path, role: str, what: str) -> Optional[Path]:
+    found = sorted(folder.glob(f"*{role}-{what}.npz"))
+    return found[0] if found else None
 
 
 def find_idx(folder: Path, role: str, what: str) -> Optional[Path]:
