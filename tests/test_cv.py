@@ -65,3 +65,19 @@ def test_bad_fold_counts_and_monitors_are_explained(tmp_path, cli):
     assert code == 2 and "Choose --monitor among" in err and "val_accuracy" in err
     with pytest.raises(DensekitError, match="K-fold needs"):
         densekit.cross_validate(data__source="iris", folds=500, quiet=True, out=tmp_path / "c")
+
+
+def test_ctrl_c_during_a_fold_says_how_to_continue_and_the_rerun_finishes(tmp_path):
+    import signal
+    from tests.test_resume import start, wait_for_checkpoint
+    cv_dir = tmp_path / "cv"
+    args = ["cv", "--data", "digits", "--folds", "2", "--epochs", "60", "--set",
+            "train.checkpoint.every_steps=20", "--out", cv_dir]
+    proc = start(*args)
+    wait_for_checkpoint(cv_dir / "fold-1", after_step=40)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "the same densekit cv command" in err and "Traceback" not in err
+    result = densekit.cross_validate(data__source="digits", folds=2, train__epochs=60,
+                                     train__checkpoint={"every_steps": 20}, out=cv_dir, quiet=True)
+    assert len(result.folds) == 2 and (cv_dir / "fold-1" / "model.json").exists()

@@ -15,7 +15,8 @@ from densekit.interrupt import TrainingInterrupted
 
 # flag -> dotted configuration key. Values are passed as text and validated by the config.
 TRAIN_FLAGS = {
-    "--data": ("data.source", "dataset name (digits, moons, fashion-mnist, …) or CSV/TSV/NPZ path"),
+    "--data": ("data.source", "dataset name (digits, moons, fashion-mnist, …; `densekit datasets` lists them), "
+                              "a CSV/TSV/Parquet/NPZ file, or a folder of images, NPY or IDX files"),
     "--test-data": ("data.test", "separate labelled test file"),
     "--validation-data": ("data.validation", "separate labelled validation file"),
     "--label": ("data.label", "label column of a table: name, or index from 0; a,b,c: one 0/1 column per label (multilabel)"),
@@ -82,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     predict = sub.add_parser("predict", help="predict with a run's model")
     predict.add_argument("run", help="run directory")
-    predict.add_argument("input", help="CSV/TSV/NPZ file of features (a label column is ignored)")
+    predict.add_argument("input", help="CSV/TSV/Parquet/NPZ/NPY file of features (a label column is "
+                         "ignored), or a folder of images")
     predict.add_argument("--output", "-o", help="CSV to write (default: print to the terminal)")
     sub.add_parser("datasets", help="list the datasets known by name and where they are")
     report = sub.add_parser("report", help="write the HTML report of a run")
@@ -270,8 +272,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         return COMMANDS[args.command](args)
     except TrainingInterrupted as err:
         print(f"densekit: {err}", file=sys.stderr)
-        if err.saved:
-            print(f"Continue with: densekit resume {err.run_dir}", file=sys.stderr)
+        if err.hint or err.saved:
+            print(f"Continue with: {err.hint or f'densekit resume {err.run_dir}'}", file=sys.stderr)
         return err.exit_code
     except DensekitError as err:
         print(f"densekit: error: {err}", file=sys.stderr)

@@ -18,6 +18,7 @@ from typing import Any, Optional
 
 from densekit.config import Config
 from densekit.errors import DensekitError
+from densekit.interrupt import TrainingInterrupted
 from densekit.metrics import lower_is_better
 from densekit.run import write_json
 
@@ -55,7 +56,12 @@ def cross_validate(cfg: Config, folds: int, cv_dir: Path, train_fold, monitor: O
             log(f"fold {fold + 1} of {folds}")
             fold_cfg = cfg.model_copy(deep=True)
             fold_cfg.data.folds, fold_cfg.data.fold, fold_cfg.out = folds, fold, str(out)
-            train_fold(fold_cfg, out)
+            try:
+                train_fold(fold_cfg, out)
+            except TrainingInterrupted as err:
+                err.hint = (f"the same densekit cv command with --out {cv_dir} (finished folds are "
+                            "kept; this one resumes from its checkpoint)")
+                raise
         outcomes.append(read_fold(out))
     monitor = monitor or cfg.train.early_stopping.monitor
     mean_curve = average_curves([o.history for o in outcomes])

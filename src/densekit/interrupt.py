@@ -17,6 +17,7 @@ class TrainingInterrupted(DensekitError):
         self.step = step
         self.saved = saved
         self.run_dir = None  # set by the session, for the resume hint
+        self.hint: Optional[str] = None  # a command to continue with, when not `densekit resume RUN`
         saved_text = " A checkpoint was saved." if saved else ""
         super().__init__(f"Training was interrupted by {signal_name} after step {step}.{saved_text}")
 
