@@ -34,7 +34,7 @@ import torch, pandas, sklearn  # every import a training run has, before the bas
 base = status('VmRSS')
 started = time.perf_counter()
 cfg = Config.from_dict({"data": {"source": sys.argv[1], "validation_split": float(sys.argv[2]),
-                                 "test_split": float(sys.argv[2])}})
+                                 "test_split": float(sys.argv[2]), "holdout": sys.argv[4]}})
 if sys.argv[3] == "tensors":
     x = prepare(cfg, torch.device("cpu")).train.x.numpy()
 else:
@@ -63,8 +63,8 @@ def write_sets(root: Path) -> dict[str, Path]:
     return {"raw IDX folder": idx, "NPY folder": npy}
 
 
-def measure(folder: Path, holdout: float = 0.0, stage: str = "load") -> tuple[int, float, int]:
-    command = [sys.executable, "-c", CHILD, str(folder), str(holdout), stage]
+def measure(folder: Path, fraction: float = 0.0, stage: str = "load", holdout: str = "random") -> tuple[int, float, int]:
+    command = [sys.executable, "-c", CHILD, str(folder), str(fraction), stage, holdout]
     extra, seconds, rows, _ = subprocess.run(command, capture_output=True, text=True, check=True).stdout.split()
     return int(extra), float(seconds), int(rows)
 
@@ -85,10 +85,12 @@ def main() -> None:
             lines.append(line(f"{what}, loaded and every page read", *measure(folder), size))
         folder = sets["NPY folder"]
         lines.append(line("NPY folder to training tensors, no hold-out splits", *measure(folder, 0.0, "tensors"), size))
-        lines.append(line("NPY folder to training tensors with 20 % validation + 20 % test split off",
+        lines.append(line("NPY folder to training tensors, 20 % validation + 20 % test held out at random",
                           *measure(folder, 0.2, "tensors"), size))
-    lines.append("loaded pages are file-backed (the kernel can drop and re-read them); splitting "
-                 "off hold-out rows copies them, which is what the last line pays for")
+        lines.append(line("the same with data.holdout: last (the last rows, in file order)",
+                          *measure(folder, 0.2, "tensors", "last"), size))
+    lines.append("loaded pages are file-backed (the kernel can drop and re-read them); rows held out "
+                 "at random are copied (one copy per split), consecutive rows are views")
     record_lines("Loading a 1,000,000 × 784 image set", "python benchmarks/large_images.py", lines)
 
 

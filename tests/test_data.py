@@ -194,3 +194,12 @@ def test_standardised_pixels_have_zero_mean_and_unit_variance_and_reach_predicti
     from sklearn.datasets import load_digits
     digits = load_digits()
     assert (predictor.predict(digits.data[:200].astype(np.uint8)) == digits.target[:200]).mean() >= 0.9
+
+
+def test_consecutive_rows_are_taken_as_views_others_as_copies():
+    from densekit.data.dataset import Part
+    from densekit.data.split import take
+    part = Part(np.arange(40).reshape(20, 2), np.arange(20))
+    consecutive, scattered = take(part, np.arange(5, 15)), take(part, np.array([1, 3, 4]))
+    assert np.shares_memory(consecutive.x, part.x) and consecutive.x[0, 0] == 10
+    assert not np.shares_memory(scattered.x, part.x) and scattered.y.tolist() == [1, 3, 4]

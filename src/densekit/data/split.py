@@ -39,6 +39,8 @@ def can_stratify(y: np.ndarray, fraction: float) -> bool:
 
 
 def take(part: Part, rows: np.ndarray) -> Part:
+    if len(rows) and rows[-1] - rows[0] + 1 == len(rows):
+        rows = slice(int(rows[0]), int(rows[-1]) + 1)  # sorted and consecutive: a view, no copy
     x = part.x.iloc[rows] if hasattr(part.x, "iloc") else part.x[rows]  # a mixed table stays a frame
     return Part(x, None if part.y is None else part.y[rows])
 
