@@ -79,13 +79,14 @@ def open_cv_dir(cv_dir: Path, cfg: Config, folds: int) -> None:
     """A new folder, or one this same cross-validation started (then it continues)."""
     plan = cfg.model_copy(update={"out": None}).to_yaml() + f"# folds: {folds}\n"
     existing = cv_dir / PLAN
-    if existing.exists():
+    started = any(cv_dir.glob("fold-*"))  # a plan refused before its first fold binds nothing
+    if existing.exists() and started:
         if existing.read_text() != plan:
             raise DensekitError(
                 f"{cv_dir} holds a cross-validation with another configuration or fold count "
                 f"(see {existing}). Give another --out, or the same configuration to continue it.")
         return
-    if cv_dir.exists() and any(cv_dir.iterdir()):
+    if cv_dir.exists() and any(p.name != PLAN for p in cv_dir.iterdir()):
         raise DensekitError(f"{cv_dir} already exists and is not a cross-validation folder; "
                             "densekit never writes over a run. Choose another --out.")
     cv_dir.mkdir(parents=True, exist_ok=True)
