@@ -12,8 +12,8 @@ import torch
 
 from densekit.config import ModelConfig
 from densekit.data import Part, read_part
-from densekit.data.labels import label_matrix
 from densekit.data.images import images_to_predict
+from densekit.data.labels import label_matrix
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
