@@ -90,7 +90,8 @@ def main() -> None:
         lines.append(line("the same with data.holdout: last (the last rows, in file order)",
                           *measure(folder, 0.2, "tensors", "last"), size))
     lines.append("loaded pages are file-backed (the kernel can drop and re-read them); rows held out "
-                 "at random are copied (one copy per split), consecutive rows are views")
+                 "at random are copied (one copy per split), consecutive rows are views; the times are "
+                 "with the files just written, so in the page cache")
     record_lines("Loading a 1,000,000 × 784 image set", "python benchmarks/large_images.py", lines)
 
 
