@@ -154,14 +154,19 @@ def load_mnist_csv(name: str, options: dict[str, Any]) -> Dataset:
     folder = ensure_files(name)
     sample, test = (read_frame(folder / f.name).to_numpy() for f in REMOTE[name])
     for table, f in zip((sample, test), REMOTE[name]):
-        if table.shape[1] != 785 or table.min() < 0 or table.max() > 255:
-            raise DensekitError(f"{folder / f.name} should have 785 columns of values 0..255 (the "
-                                f"label, then 784 pixels); it has {table.shape[1]}. Download it again.")
-    pixels = [f"pixel_{i}" for i in range(784)]
-    part = lambda rows: Part(rows[:, 1:].astype(np.uint8), rows[:, 0].astype(np.int64))  # noqa: E731
-    return Dataset(name, part(sample[:7500]), validation=part(sample[7500:10000]), test=part(test),
-                   kind="image", feature_names=pixels, image_shape=(28, 28),
+        if table.shape[1] != 785 or table.dtype.kind not in "iu" or table.min() < 0 or table.max() > 255:
+            raise DensekitError(f"{folder / f.name} should have 785 columns of integers 0..255 (the "
+                                f"label, then 784 pixels); it has {table.shape[1]} columns of "
+                                f"{table.dtype}. Download it again.")
+    return Dataset(name, label_first(sample[:7500]), validation=label_first(sample[7500:10000]),
+                   test=label_first(test), kind="image", image_shape=(28, 28),
+                   feature_names=[f"pixel_{i}" for i in range(784)],
                    class_names={i: str(i) for i in range(10)})
+
+
+def label_first(rows: np.ndarray) -> Part:
+    """The crash course's CSV layout: the label, then the pixels."""
+    return Part(rows[:, 1:].astype(np.uint8), rows[:, 0].astype(np.int64))
 
 
 def load_imdb(name: str, options: dict[str, Any]) -> Dataset:
