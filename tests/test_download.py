@@ -214,3 +214,10 @@ def test_the_crash_course_csv_sample_records_its_checksum_and_keeps_the_exercise
     record = tmp_path / ".cache" / "densekit" / "mnist-csv" / "mnist_test.csv.sha256"
     assert record.read_text().split()[0] == hashlib.sha256(test).hexdigest()
     assert "publishes no checksum" in capsys.readouterr().err
+
+
+def test_a_crash_course_csv_of_the_wrong_shape_is_refused(server, tmp_path):
+    server.files["/mnist-csv/mnist_train_small.csv"] = b"1,2,3\n4,5,6\n"
+    server.files["/mnist-csv/mnist_test.csv"] = b"1,2,3\n"
+    with pytest.raises(DensekitError, match="should have 785 columns of integers 0..255"):
+        load_source(DataConfig(source="mnist-csv"))
