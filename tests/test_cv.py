@@ -25,6 +25,9 @@ def test_cross_validation_averages_folds_and_retrains_for_the_best_epoch(tmp_pat
     assert final["epochs"] == best and "validation" not in final["sizes"]
     assert summary["final"]["metrics"]["test"]["accuracy"] >= 0.8
     assert (tmp_path / "cv" / "cv.html").read_text().count("data:image/png") == 3
+    (tmp_path / "cv" / "cv.html").unlink()
+    code, out, _ = cli("report", tmp_path / "cv")
+    assert code == 0 and (tmp_path / "cv" / "cv.html").exists()
 
 
 def test_validation_folds_partition_the_training_rows(tmp_path):

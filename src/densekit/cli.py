@@ -88,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--output", "-o", help="CSV to write (default: print to the terminal)")
     sub.add_parser("datasets", help="list the datasets known by name and where they are")
     report = sub.add_parser("report", help="write the HTML report of a run")
-    report.add_argument("run", help="run directory")
+    report.add_argument("run", help="run directory, or a cross-validation folder (rewrites its cv.html)")
     report.add_argument("--skip-first", type=int, default=0, metavar="N",
                         help="drop the first N evaluations from the curves")
     report.add_argument("--smooth", type=float, default=0.0, metavar="F",
@@ -238,6 +238,10 @@ def run_report(args: argparse.Namespace) -> int:
         raise DensekitError(f"--smooth must be at least 0 and below 1; received {args.smooth}.")
     if args.skip_first < 0:
         raise DensekitError(f"--skip-first must be 0 or more; received {args.skip_first}.")
+    if (Path(args.run) / "cv.json").exists():  # a cross-validation folder: its own page
+        from densekit.report.crossval import build_cv_report
+        print(f"report: {build_cv_report(Path(args.run))}")
+        return 0
     print(f"report: {build_report(args.run, args.skip_first, args.smooth, args.output)}")
     return 0
 
