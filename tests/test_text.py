@@ -129,3 +129,10 @@ def test_delimited_label_lists_train_a_multilabel_model_and_evaluate(tmp_path, c
     frame.to_csv(tmp_path / "unknown.csv", index=False)
     code, _, err = cli("evaluate", tmp_path / "run", "--data", tmp_path / "unknown.csv")
     assert code == 2 and "'zebra'" in err
+
+
+def test_sequences_that_are_not_word_indices_are_refused(tmp_path):
+    with pytest.raises(DensekitError, match="other than lists of word indices"):
+        multi_hot(np.array([[1, 2], ["a", "b"]], dtype=object), num_words=10)
+    with pytest.raises(DensekitError, match="other than lists of word indices"):
+        multi_hot(np.array([[1, -4]], dtype=object), num_words=10)

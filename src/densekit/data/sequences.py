@@ -50,7 +50,10 @@ def read_member(archive: zipfile.ZipFile, member: str) -> np.ndarray:
                        else np.lib.format.read_array_header_2_0)
         shape, fortran, dtype = read_header(handle)
         if dtype.hasobject:
-            return ArrayOnlyUnpickler(handle).load()
+            array = ArrayOnlyUnpickler(handle).load()
+            if not isinstance(array, np.ndarray):
+                raise ValueError(f"{member} holds a {type(array).__name__}, not an array")
+            return array
         data = np.frombuffer(handle.read(), dtype=dtype)
     expected = int(np.prod(shape))
     if data.size != expected:
@@ -60,10 +63,16 @@ def read_member(archive: zipfile.ZipFile, member: str) -> np.ndarray:
 
 def flat(sequences: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(all word indices in one array, the row each belongs to)."""
-    lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
     if not len(sequences):
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
-    words = np.concatenate([np.asarray(s, dtype=np.int64) for s in sequences])
+    try:
+        lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
+        words = np.concatenate([np.asarray(s, dtype=np.int64).ravel() for s in sequences])
+    except (TypeError, ValueError):
+        words = np.array([-1])  # reported below, with the other impossible index
+    if words.size and words.min() < 0:
+        raise DensekitError("The word sequences hold something other than lists of word indices "
+                            "(non-negative integers). The file is damaged; download it again.")
     return words, np.repeat(np.arange(len(sequences)), lengths)
 
 
