@@ -10,7 +10,6 @@ once more on all the training data for that many epochs (CV/final), scored on th
 
 from __future__ import annotations
 
-import json
 import statistics
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from densekit.config import Config
 from densekit.errors import DensekitError
 from densekit.interrupt import TrainingInterrupted
 from densekit.metrics import lower_is_better
-from densekit.run import write_json
+from densekit.run import RunDir, read_json, write_json
 
 PLAN = "cv.yaml"  # the configuration every fold shares: a rerun must match it to continue
 
@@ -94,9 +93,8 @@ def open_cv_dir(cv_dir: Path, cfg: Config, folds: int) -> None:
 
 
 def read_fold(run_dir: Path) -> FoldOutcome:
-    history = [json.loads(line) for line in (run_dir / "history.jsonl").read_text().splitlines() if line]
-    metrics = json.loads((run_dir / "metrics.json").read_text())
-    return FoldOutcome(run_dir, history, metrics.get("validation", {}))
+    metrics = read_json(run_dir / "metrics.json")
+    return FoldOutcome(run_dir, RunDir(run_dir).read_history(), metrics.get("validation", {}))
 
 
 def average_curves(histories: list[list[dict]]) -> list[dict]:
@@ -142,7 +140,7 @@ def retrain_on_everything(cfg: Config, epochs: int, out: Path, train_fold, log):
     Returns the final run's metrics (test part included)."""
     if (out / "model.json").exists():
         log(f"the final model in {out} exists already")
-        return json.loads((out / "metrics.json").read_text())
+        return read_json(out / "metrics.json")
     log(f"retraining on all the training data for {epochs} epochs (the best mean epoch)")
     final = cfg.model_copy(deep=True)
     final.data.validation_split, final.train.epochs, final.out = 0.0, epochs, str(out)

@@ -31,7 +31,9 @@ class Preprocessor:
             std = std if std > 0 else 1.0
             # (x / max - mean / max) / (std / max) = x · scale - shift, two scalars per batch.
             return cls(kind, pixel_scale=1.0 / std, pixel_shift=mean / std)
-        if kind in ("image", "bag"):
+        if kind == "bag":
+            return cls("bag")  # multi-hot bytes, counts or TF-IDF: used as they are
+        if kind == "image":
             return cls(kind, pixel_scale=1.0 / pixel_max)
         x = x.astype(np.float64)
         std = x.std(axis=0)
@@ -59,14 +61,18 @@ class Preprocessor:
         return x.float() if self.kind == "bag" else x
 
     def to_json(self) -> dict[str, Any]:
-        if self.kind in ("image", "bag"):
-            return {"kind": self.kind, "pixel_scale": self.pixel_scale, "pixel_shift": self.pixel_shift}
+        if self.kind == "bag":
+            return {"kind": "bag"}
+        if self.kind == "image":
+            return {"kind": "image", "pixel_scale": self.pixel_scale, "pixel_shift": self.pixel_shift}
         return {"kind": "table", "mean": self.mean.tolist(), "std": self.std.tolist()}
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> "Preprocessor":
-        if values["kind"] in ("image", "bag"):
-            return cls(values["kind"], pixel_scale=values["pixel_scale"],
+        if values["kind"] == "bag":
+            return cls("bag")
+        if values["kind"] == "image":
+            return cls("image", pixel_scale=values["pixel_scale"],
                        pixel_shift=values.get("pixel_shift", 0.0))
         return cls("table", mean=np.asarray(values["mean"], dtype=np.float32),
                    std=np.asarray(values["std"], dtype=np.float32))

@@ -44,8 +44,7 @@ def load_file(path: Path, cfg: DataConfig) -> Dataset:
     text_column = find_text_column(features, cfg.text.column, path)
     if text_column:
         # A bag of words over the training split's vocabulary, built after the split (text.py).
-        dataset = Dataset(path.stem, Part(features, y), kind="bag", pixel_max=1.0,
-                          feature_names=[text_column])
+        dataset = Dataset(path.stem, Part(features, y), kind="bag", feature_names=[text_column])
     elif all(is_numeric(features[c]) for c in features.columns) and cfg.missing == "error":
         refuse_typos(features, path)
         dataset = table_dataset(path.stem, features.to_numpy(), y, list(features.columns))

@@ -192,6 +192,6 @@ def load_reuters(name: str, options: dict[str, Any]) -> Dataset:
 
 def bag_of_words(name: str, train: Part, test: Part, class_names: dict) -> Dataset:
     words = train.x.shape[1]
-    return Dataset(name, train, test=test, kind="bag", pixel_max=1.0,
+    return Dataset(name, train, test=test, kind="bag",
                    feature_names=["<pad>", "<start>", "<oov>"] + [f"word_{i}" for i in range(3, words)],
                    class_names=class_names)

@@ -11,12 +11,6 @@ from densekit.data.dataset import Part
 from densekit.errors import DensekitError
 
 
-def split_off(part: Part, fraction: float, stratify: bool, seed: int) -> tuple[Part, Part]:
-    """Hold out `fraction` of the rows; classes keep their proportions when stratify is set."""
-    kept, held = holdout_rows(np.arange(len(part)), part.y, fraction, stratify, seed)
-    return take(part, kept), take(part, held)
-
-
 def holdout_rows(rows: np.ndarray, y, fraction: float, stratify: bool, seed: int, last: bool = False):
     """(kept, held) subsets of `rows`, sorted; stratified by y[rows] when stratify is set, or
     the last rows in file order when `last` (time-ordered data; the moons tutorial's test set).

@@ -4,18 +4,17 @@ chosen epoch, the per-fold table, and the final model's test figures when it was
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from densekit.report import TEMPLATES, now, plots
-from densekit.run import atomic_write
+from densekit.run import RunDir, atomic_write, read_json
 
 SMOOTHING = 0.9  # the Boston-housing chapter's factor
 
 
 def build_cv_report(cv_dir: Path) -> Path:
-    summary = json.loads((cv_dir / "cv.json").read_text())
-    folds = [read_history(cv_dir / name) for name in summary["folds"]]
+    summary = read_json(cv_dir / "cv.json")
+    folds = [RunDir(cv_dir / name).read_history() for name in summary["folds"]]
     monitor, curve = summary["monitor"], summary["mean_curve"]
     skip = 10 if len(curve) > 30 else 0  # the chapter drops the first 10 of its 500 points
     context = {
@@ -29,11 +28,6 @@ def build_cv_report(cv_dir: Path) -> Path:
     path = cv_dir / "cv.html"
     atomic_write(path, TEMPLATES.get_template("crossval.html.j2").render(**context).encode())
     return path
-
-
-def read_history(run_dir: Path) -> list[dict]:
-    text = (run_dir / "history.jsonl").read_text()
-    return [json.loads(line) for line in text.splitlines() if line]
 
 
 def series(records: list[dict], key: str) -> tuple[list, list]:
