@@ -7,6 +7,7 @@ Prints seconds per epoch, test accuracy, peak memory and each peer's time relati
 and writes benchmarks/RESULTS.md.
 
     python benchmarks/speed.py [--repeats 2] [--epochs 5] [--tools densekit,sklearn,torch,keras]
+    python benchmarks/speed.py --device cuda      # densekit and the PyTorch loops on a GPU
 
 Keras runs in its own virtual environment (benchmarks/.peers, made on first use with
 `pip install tensorflow-cpu`), never in densekit's; if it cannot be installed, it is reported
@@ -30,7 +31,8 @@ from results import record  # noqa: E402  (benchmarks/results.py)
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / ".peers"
-TOOLS = ["densekit", "sklearn", "torch", "keras"]
+TOOLS = ["densekit", "sklearn", "torch", "torch-resident", "keras"]
+GPU_TOOLS = ["densekit", "torch", "torch-resident"]  # scikit-learn has no GPU path
 
 
 # ------------------------------------------------------------------ workers (one per child)
@@ -43,7 +45,7 @@ def fashion():
     return data.train.x, data.train.y, data.test.x, data.test.y
 
 
-def work_densekit(batch: int, epochs: int) -> dict:
+def work_densekit(batch: int, epochs: int, device: str) -> dict:
     import tempfile
 
     import densekit
@@ -51,37 +53,80 @@ def work_densekit(batch: int, epochs: int) -> dict:
     result = densekit.train(data__source="fashion-mnist", data__validation_split=0.0,
                             model__hidden=[128], model__dropout=0.2, train__optimizer="adam",
                             train__lr=0.001, train__batch_size=batch, train__epochs=epochs,
-                            out=out, quiet=True)
+                            train__device=device, out=out, quiet=True)
     seconds = json.loads((out / "run.json").read_text())["train_seconds"]
     return {"epoch_seconds": seconds / epochs, "accuracy": result.metrics["test"]["accuracy"]}
 
 
-def work_torch(batch: int, epochs: int) -> dict:
+def tutorial_network(device: str):
+    import torch
+    from torch import nn
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10)).to(device)
+
+
+def torch_accuracy(model, tx, ty, device: str) -> float:
+    import torch
+    model.eval()
+    with torch.no_grad():
+        pred = model(torch.tensor(tx, dtype=torch.float32, device=device) / 255).argmax(1).cpu().numpy()
+    return float((pred == ty).mean())
+
+
+def synchronise(device: str) -> None:
+    import torch
+    if device == "cuda":
+        torch.cuda.synchronize()  # GPU work is queued: stop the clock when it is done
+
+
+def work_torch(batch: int, epochs: int, device: str) -> dict:
     """The usual PyTorch loop: TensorDataset + DataLoader, autograd, torch.optim.Adam."""
     import torch
     from torch import nn
     from torch.utils.data import DataLoader, TensorDataset
     x, y, tx, ty = fashion()
-    torch.manual_seed(0)
+    model = tutorial_network(device)
     train = TensorDataset(torch.tensor(x, dtype=torch.float32) / 255, torch.tensor(y, dtype=torch.long))
     loader = DataLoader(train, batch_size=batch, shuffle=True)
-    model = nn.Sequential(nn.Linear(784, 128), nn.ReLU(), nn.Dropout(0.2), nn.Linear(128, 10))
     opt = torch.optim.Adam(model.parameters(), lr=0.001)
     started = time.perf_counter()
     for _ in range(epochs):
         model.train()
         for xb, yb in loader:
+            xb, yb = xb.to(device), yb.to(device)
             opt.zero_grad()
             nn.functional.cross_entropy(model(xb), yb).backward()
             opt.step()
+    synchronise(device)
     seconds = time.perf_counter() - started
-    model.eval()
-    with torch.no_grad():
-        pred = model(torch.tensor(tx, dtype=torch.float32) / 255).argmax(1).numpy()
-    return {"epoch_seconds": seconds / epochs, "accuracy": float((pred == ty).mean())}
+    return {"epoch_seconds": seconds / epochs, "accuracy": torch_accuracy(model, tx, ty, device)}
 
 
-def work_sklearn(batch: int, epochs: int) -> dict:
+def work_torch_resident(batch: int, epochs: int, device: str) -> dict:
+    """A careful hand-written loop: the data resident as tensors on the device, batches sliced
+    from a permutation, fused Adam. What an experienced PyTorch user would write."""
+    import torch
+    from torch import nn
+    x, y, tx, ty = fashion()
+    model = tutorial_network(device)
+    xs = torch.tensor(x, dtype=torch.float32, device=device).reshape(len(x), -1) / 255
+    ys = torch.tensor(y, dtype=torch.long, device=device)
+    opt = torch.optim.Adam(model.parameters(), lr=0.001, fused=True)
+    started = time.perf_counter()
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(xs), device=device)
+        for start in range(0, len(xs), batch):
+            rows = order[start:start + batch]
+            opt.zero_grad(set_to_none=True)
+            nn.functional.cross_entropy(model(xs[rows]), ys[rows]).backward()
+            opt.step()
+    synchronise(device)
+    seconds = time.perf_counter() - started
+    return {"epoch_seconds": seconds / epochs, "accuracy": torch_accuracy(model, tx, ty, device)}
+
+
+def work_sklearn(batch: int, epochs: int, device: str) -> dict:
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -135,7 +180,7 @@ def peer_python() -> Path | None:
     return python if made else None
 
 
-def run_child(tool: str, batch: int, epochs: int) -> dict | None:
+def run_child(tool: str, batch: int, epochs: int, device: str) -> dict | None:
     if tool == "keras":
         python = peer_python()
         if python is None:
@@ -145,7 +190,8 @@ def run_child(tool: str, batch: int, epochs: int) -> dict | None:
         cmd = [str(python), "-c", KERAS_SCRIPT, str(folder), str(batch), str(epochs)]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}
     else:
-        cmd = [sys.executable, __file__, "--worker", tool, "--batch", str(batch), "--epochs", str(epochs)]
+        cmd = [sys.executable, __file__, "--worker", tool, "--batch", str(batch), "--epochs", str(epochs),
+               "--device", device]
         env = dict(os.environ)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
     if proc.returncode != 0:
@@ -157,22 +203,22 @@ def run_child(tool: str, batch: int, epochs: int) -> dict | None:
 # ------------------------------------------------------------------ the comparison
 
 
-def measure(tools: list[str], batches: list[int], epochs: int, repeats: int) -> dict:
+def measure(tools: list[str], batches: list[int], epochs: int, repeats: int, device: str) -> dict:
     results: dict = {(t, b): [] for t in tools for b in batches}
     for repeat in range(repeats):
         for batch in batches:
             for tool in tools:  # alternate, so a slow moment of the machine hits everyone
-                figures = run_child(tool, batch, epochs)
+                figures = run_child(tool, batch, epochs, device)
                 if figures:
                     results[(tool, batch)].append(figures)
-                    print(f"  repeat {repeat + 1} batch {batch:4d} {tool:9s} "
+                    print(f"  repeat {repeat + 1} batch {batch:4d} {tool:14s} "
                           f"{figures['epoch_seconds']:.3f} s/epoch  acc {figures['accuracy']:.4f}  "
                           f"peak {figures['peak_mb']:.0f} MB", flush=True)
     return results
 
 
 def table(results: dict, tools: list[str], batches: list[int]) -> str:
-    lines = ["| tool | batch | s/epoch (median) | × densekit | test accuracy | peak MB |",
+    lines = ["| tool | batch | s/epoch (median) | × densekit | test accuracy | peak RSS MB |",
              "|---|---:|---:|---:|---:|---:|"]
     for batch in batches:
         base = results.get(("densekit", batch))
@@ -185,36 +231,51 @@ def table(results: dict, tools: list[str], batches: list[int]) -> str:
             s = statistics.median(r["epoch_seconds"] for r in runs)
             ratio = f"{s / base_s:.2f}" if base_s else "—"
             acc = statistics.median(r["accuracy"] for r in runs)
-            peak = max(r["peak_mb"] for r in runs)
-            lines.append(f"| {tool} | {batch} | {s:.3f} | {ratio} | {acc:.4f} | {peak:.0f} |")
+            peak = f"{max(r['peak_mb'] for r in runs):.0f}"
+            if "gpu_peak_mb" in runs[0]:
+                peak += f" (GPU {max(r['gpu_peak_mb'] for r in runs):.0f})"
+            lines.append(f"| {tool} | {batch} | {s:.3f} | {ratio} | {acc:.4f} | {peak} |")
     return "\n".join(lines)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--worker", choices=["densekit", "sklearn", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=list(WORKERS), help=argparse.SUPPRESS)
     parser.add_argument("--batch", type=int, default=32, help=argparse.SUPPRESS)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--tools", default=",".join(TOOLS))
+    parser.add_argument("--tools", help=f"default: {','.join(TOOLS)} ({','.join(GPU_TOOLS)} on cuda)")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     parser.add_argument("--batches", default="32,128")
     args = parser.parse_args()
     if args.worker:
-        figures = {"densekit": work_densekit, "sklearn": work_sklearn, "torch": work_torch}[args.worker](
-            args.batch, args.epochs)
+        figures = WORKERS[args.worker](args.batch, args.epochs, args.device)
         figures["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if args.device == "cuda":
+            import torch
+            figures["gpu_peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
         print(json.dumps(figures))
         return
-    tools, batches = args.tools.split(","), [int(b) for b in args.batches.split(",")]
-    results = measure(tools, batches, args.epochs, args.repeats)
+    default_tools = GPU_TOOLS if args.device == "cuda" else TOOLS
+    tools = args.tools.split(",") if args.tools else default_tools
+    batches = [int(b) for b in args.batches.split(",")]
+    results = measure(tools, batches, args.epochs, args.repeats, args.device)
     text = table(results, tools, batches)
     print("\n" + text)
     write_results(text, args)
 
 
+WORKERS = {"densekit": work_densekit, "sklearn": work_sklearn, "torch": work_torch,
+           "torch-resident": work_torch_resident}
+
+
 def write_results(text: str, args) -> None:
-    record("Training speed: Fashion-MNIST, the tutorial network",
-           f"python benchmarks/speed.py --repeats {args.repeats} --epochs {args.epochs}",
+    heading, command = "Training speed: Fashion-MNIST, the tutorial network", "python benchmarks/speed.py"
+    if args.device == "cuda":
+        import torch
+        heading += f", on a GPU ({torch.cuda.get_device_name()})"
+        command += " --device cuda"
+    record(heading, f"{command} --repeats {args.repeats} --epochs {args.epochs}",
            f"Measured {time.strftime('%Y-%m-%d')}.\n\n{text}")
 
 

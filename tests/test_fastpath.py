@@ -1,5 +1,7 @@
 """The hand-written backward pass agrees with autograd, and runs pick the right path."""
 
+import json
+
 import pytest
 import torch
 
@@ -28,14 +30,16 @@ def labels(task, n, generator):
 @pytest.mark.parametrize("task", list(TARGETS))
 @pytest.mark.parametrize("activation", ["relu", "leaky_relu", "tanh", "sigmoid", "linear"])
 @pytest.mark.parametrize("dropout,bias", [(0.0, True), (0.3, True), (0.2, False)])
-def test_gradients_equal_autograds(task, activation, dropout, bias):
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs a CUDA device"))])
+def test_gradients_equal_autograds(task, activation, dropout, bias, device):
     g = torch.Generator().manual_seed(1)
-    x = torch.rand(16, 12, generator=g)
-    y = labels(task, 16, g)
+    x = torch.rand(16, 12, generator=g).to(device)
+    y = labels(task, 16, g).to(device)
     cfg = ModelConfig(hidden=[10, 7], activation=activation, dropout=dropout, use_bias=bias)
     torch.manual_seed(0)
-    reference = DenseNet(12, TARGETS[task].n_outputs, cfg).train()
-    fast_model = DenseNet(12, TARGETS[task].n_outputs, cfg).train()
+    reference = DenseNet(12, TARGETS[task].n_outputs, cfg).train().to(device)
+    fast_model = DenseNet(12, TARGETS[task].n_outputs, cfg).train().to(device)
     fast_model.load_state_dict(reference.state_dict())
 
     torch.manual_seed(5)  # the same dropout draws for both
@@ -81,3 +85,12 @@ def test_whole_runs_agree_with_the_general_path(tmp_path):
     for (name, a), b in zip(fast.model.state_dict().items(), general.model.state_dict().values()):
         assert torch.allclose(a, b, atol=1e-4), name
     assert fast.metrics["test"]["accuracy"] == pytest.approx(general.metrics["test"]["accuracy"], abs=0.01)
+
+
+def test_run_json_says_how_the_steps_ran(tmp_path):
+    common = dict(data__source="digits", train__epochs=1, quiet=True)
+    densekit.train(out=tmp_path / "plain", **common)
+    densekit.train(out=tmp_path / "weighted", train__class_weight="balanced", **common)
+    plain = json.loads((tmp_path / "plain" / "run.json").read_text())["step"]
+    assert plain == ("cuda graph" if torch.cuda.is_available() else "fast path")
+    assert json.loads((tmp_path / "weighted" / "run.json").read_text())["step"] == "autograd"

@@ -131,6 +131,7 @@ class TrainConfig(Section):
     checkpoint: Checkpointing = Field(default_factory=Checkpointing)
     tensorboard: bool = True                         # event files in RUN/tensorboard
     fast_path: bool = True                           # hand-written backward for plain stacks
+    cuda_graphs: bool = True                         # GPU: replay each step as one CUDA graph
     class_weight: Optional[Union[Literal["balanced"], dict[str, float]]] = None
     seed: int = 0
     device: Device = "auto"

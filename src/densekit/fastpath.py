@@ -6,9 +6,9 @@ pointwise activation and dropout, ending in softmax cross-entropy or a sigmoid â
 computes the gradients directly into preallocated `.grad` buffers, and the usual optimizer,
 schedule, clipping, max-norm and checkpoint code then runs unchanged.
 
-Dropout masks are drawn exactly as nn.Dropout draws them (bernoulli_ on the global
-generator, in the same order), so the fast path follows the general one step for step; the
-results agree to float rounding (tests check 1e-5). Anything else (batch norm, penalties,
+Dropout masks are drawn exactly as nn.Dropout draws them (bernoulli_ on the CPU, the fused
+native_dropout kernel on a GPU; the same generator, in the same order), so the fast path
+follows the general one step for step; the results agree to float rounding (tests check 1e-5). Anything else (batch norm, penalties,
 class weights, label smoothing, other losses) takes the general autograd path.
 """
 
@@ -45,7 +45,7 @@ class FastDenseStep:
         self.model = model
         self.layers = [m for m in model.body if isinstance(m, nn.Linear)] + [model.head]
         self.activations = model.cfg.activations()
-        self.keep = 1.0 - model.cfg.dropout
+        self.drop = model.cfg.dropout
         self.multiclass = targets.task == "multiclass"
         self.one = torch.ones((), device=next(model.parameters()).device)  # d loss / d loss
         for p in model.parameters():
@@ -59,11 +59,9 @@ class FastDenseStep:
             inputs.append(h)
             a = activate(linear(h, layer), activation)          # (batch, units)
             activated.append(a)
-            if self.keep < 1.0:
-                # nn.Dropout's own draw: same generator, same order, same mask.
-                mask = torch.empty_like(a).bernoulli_(self.keep).div_(self.keep)
+            if self.drop > 0.0:
+                a, mask = dropout(a, self.drop)
                 masks.append(mask)
-                a = a * mask
             h = a
         inputs.append(h)
         out = linear(h, self.layers[-1])                         # (batch, outputs) logits
@@ -93,7 +91,7 @@ class FastDenseStep:
                 break
             grad = torch.mm(grad, layer.weight)                  # (batch, inputs of layer i)
             if masks:
-                grad.mul_(masks[i - 1])
+                grad = dropout_grad(grad, masks[i - 1], self.drop)
             grad = activation_grad(grad, activated[i - 1], self.activations[i - 1])
 
 
@@ -101,6 +99,21 @@ def linear(h: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
     if layer.bias is None:
         return torch.mm(h, layer.weight.t())
     return torch.addmm(layer.bias, h, layer.weight.t())
+
+
+def dropout(a: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """nn.Dropout's own draw (same kernel, generator and order, hence the same mask):
+    the output and the mask its backward needs."""
+    if a.is_cuda:
+        return torch.native_dropout(a, p, True)  # one fused kernel; a boolean mask
+    mask = torch.empty_like(a).bernoulli_(1.0 - p).div_(1.0 - p)  # the CPU's kernels
+    return a * mask, mask
+
+
+def dropout_grad(grad: torch.Tensor, mask: torch.Tensor, p: float) -> torch.Tensor:
+    if mask.dtype == torch.bool:
+        return torch.ops.aten.native_dropout_backward(grad, mask, 1.0 / (1.0 - p))
+    return grad.mul_(mask)
 
 
 def activate(z: torch.Tensor, name: str) -> torch.Tensor:

@@ -20,6 +20,7 @@ from densekit.config import TrainConfig
 from densekit.errors import DensekitError
 from densekit.evaluation import Resident, score
 from densekit.fastpath import FastDenseStep
+from densekit.graphs import GraphedStep, graphs_available, warm_up
 from densekit.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.losses import LossFn
 from densekit.metrics import lower_is_better
@@ -74,10 +75,16 @@ class Trainer:
         self.eval_every = eval_interval(cfg, self.total_steps)
         self.params = [p for p in model.parameters() if p.requires_grad]
         self.optimizer = make_optimizer(self.params, cfg)
-        self.step_optimizer = (DirectFusedAdam(self.optimizer).step if DirectFusedAdam.supports(self.optimizer)
-                               else self.optimizer.step)
+        self.adam = DirectFusedAdam(self.optimizer) if DirectFusedAdam.supports(self.optimizer) else None
+        self.step_optimizer = self.adam.step if self.adam else self.optimizer.step
         self.scheduler, self.schedule_on = make_scheduler(self.optimizer, cfg, self.total_steps)
         self.clip = gradient_clipper(self.params, cfg.clip_norm)
+        # On a GPU, plain stacks with Adam replay each step as one CUDA graph (graphs.py).
+        self.use_graphs = (cfg.cuda_graphs and graphs_available(self.device) and fast is not None
+                           and self.adam is not None and self.clip is None)
+        self.graph: Optional[GraphedStep] = None   # recorded at the first full batch
+        if self.use_graphs:
+            self.adam.use_device_lr()
         self.generator = torch.Generator(device=self.device).manual_seed(cfg.seed)
         self.monitor = cfg.early_stopping.monitor
         self.best_weights: Optional[dict] = None
@@ -129,6 +136,32 @@ class Trainer:
         self.end_epoch()
 
     def train_step(self, rows: torch.Tensor) -> None:
+        if self.use_graphs:
+            self.adam.refresh_lr()
+        if self.graph is not None and self.graph.fits(rows):
+            self.graph.replay(rows)
+        elif self.use_graphs and self.graph is None and len(rows) == self.cfg.batch_size:
+            warm_up(lambda: self.step_kernels(rows))       # a real step, then the recording
+            self.graph = GraphedStep(self.step_kernels, rows)
+        else:
+            self.step_kernels(rows)
+        if self.model.cfg.max_norm:
+            self.model.apply_max_norm()
+        if self.schedule_on == "step":
+            self.scheduler.step()
+        self.state.step += 1
+        self.running.rows += len(rows)
+        self.progress.advance()
+
+    def step_kind(self) -> str:
+        """How the steps ran, for run.json."""
+        if self.graph is not None:
+            return "cuda graph"
+        return "fast path" if self.fast is not None else "autograd"
+
+    def step_kernels(self, rows: torch.Tensor) -> None:
+        """Gather the batch, forward, backward, update, add to the running sums. On a GPU this
+        is device work only, so that a CUDA graph can record it."""
         x = self.prep.batch(self.train_data.x.index_select(0, rows))  # (batch, features) float32
         y = self.train_data.y.index_select(0, rows)   # (batch,) or (batch, outputs)
         if self.fast is not None:
@@ -140,13 +173,7 @@ class Trainer:
         if self.clip:
             self.clip()
         self.step_optimizer()
-        if self.model.cfg.max_norm:
-            self.model.apply_max_norm()
-        if self.schedule_on == "step":
-            self.scheduler.step()
-        self.state.step += 1
         self.accumulate(loss.detach(), out.detach(), y)
-        self.progress.advance()
 
     def autograd_backward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         out = self.model(x)                            # (batch, outputs)
@@ -165,7 +192,6 @@ class Trainer:
     def accumulate(self, loss: torch.Tensor, out: torch.Tensor, y: torch.Tensor) -> None:
         r = self.running
         r.loss.add_(loss, alpha=len(y))
-        r.rows += len(y)
         if self.targets.task == "multiclass" and not self.targets.soft_labels:
             r.correct.add_(torch.eq(out.argmax(dim=1), y).sum())
         elif self.targets.task == "binary":
@@ -207,7 +233,7 @@ class Trainer:
         record["lr"] = current_lr(self.optimizer)
         record["seconds"] = round(time.perf_counter() - self.started, 3)
         self.state.history.append(record)
-        self.running = self.fresh_running()
+        self.reset_running()
         self.after_evaluation(record)
         self.on_eval(record)
         self.progress.report(record)
@@ -263,6 +289,12 @@ class Trainer:
         zero = torch.zeros((), device=self.device)
         return Running(zero.clone(), zero.clone().long())
 
+    def reset_running(self) -> None:
+        """Zero the sums in place: a recorded CUDA graph keeps adding into these very tensors."""
+        self.running.loss.zero_()
+        self.running.correct.zero_()
+        self.running.rows = 0
+
     # ---------------------------------------------------------------- checkpoints
 
     def model_tensors(self) -> dict[str, torch.Tensor]:
@@ -302,7 +334,10 @@ class Trainer:
         self.state = LoopState(**meta["loop"])
         self.order = t.get("order")
         self.position = meta["position"]
-        self.running = Running(t["running.loss"], t["running.correct"], meta["rows"])
+        self.running.loss.copy_(t["running.loss"])
+        self.running.correct.copy_(t["running.correct"])
+        self.running.rows = meta["rows"]
+        self.graph = None  # the optimizer's state tensors are new: record the step again
         self.elapsed_before = meta["elapsed"]
 
 

@@ -57,6 +57,21 @@ class DirectFusedAdam:
     def __init__(self, optimizer: torch.optim.Optimizer):
         self.optimizer = optimizer
         self.params = optimizer.param_groups[0]["params"]
+        self.lr: Optional[torch.Tensor] = None  # the rate as a device tensor, for CUDA graphs
+        self.lr_value = 0.0
+
+    def use_device_lr(self) -> None:
+        """Read the learning rate from a device tensor from now on: a CUDA graph replays the
+        numbers it recorded, so a rate that a schedule changes must live in memory."""
+        self.lr_value = self.optimizer.param_groups[0]["lr"]
+        self.lr = torch.tensor(self.lr_value, dtype=torch.float32, device=self.params[0].device)
+
+    def refresh_lr(self) -> None:
+        """Copy the group's current rate (a schedule may have changed it) to the device tensor."""
+        value = self.optimizer.param_groups[0]["lr"]
+        if value != self.lr_value:
+            self.lr.fill_(value)
+            self.lr_value = value
 
     @staticmethod
     def supports(optimizer: torch.optim.Optimizer) -> bool:
@@ -76,7 +91,8 @@ class DirectFusedAdam:
         kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
         beta1, beta2 = group["betas"]
         kernel(self.params, [p.grad for p in self.params], [s["exp_avg"] for s in slots],
-               [s["exp_avg_sq"] for s in slots], [], steps, amsgrad=False, lr=group["lr"],
+               [s["exp_avg_sq"] for s in slots], [], steps, amsgrad=False,
+               lr=group["lr"] if self.lr is None else self.lr,
                beta1=beta1, beta2=beta2, weight_decay=group["weight_decay"], eps=group["eps"],
                maximize=False)
         # What optimizer.step() records, so LR schedulers know a step happened before theirs.

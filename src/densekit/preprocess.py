@@ -56,7 +56,7 @@ class Preprocessor:
     def batch(self, x: torch.Tensor) -> torch.Tensor:
         """The float batch the network sees. Called in the training hot path."""
         if self.kind == "image":
-            scaled = x.float().mul_(self.pixel_scale)  # (batch, features)
+            scaled = torch.mul(x, self.pixel_scale)  # (batch, features) float32, one kernel
             return scaled.sub_(self.pixel_shift) if self.pixel_shift else scaled
         return x.float() if self.kind == "bag" else x
 

@@ -125,7 +125,7 @@ def finish(run: RunDir, cfg: Config, prepared: Prepared, trainer: Trainer, state
     metrics = final_metrics(model, trainer.loss_fn, prepared)
     run.save_model(model, model_meta(cfg, prepared, model))
     write_json(run.file("metrics.json"), metrics)
-    write_json(run.file("run.json"), run_info(prepared, state, trainer.seconds, trainer.device))
+    write_json(run.file("run.json"), run_info(prepared, state, trainer))
     save_predictions(run.path, model, prepared)
     log(headline(metrics, prepared.targets.task))
     write_report(run, log)
@@ -224,15 +224,15 @@ def model_meta(cfg: Config, prepared: Prepared, model: DenseNet) -> dict[str, An
     }
 
 
-def run_info(prepared: Prepared, state: LoopState, seconds: float, device) -> dict[str, Any]:
+def run_info(prepared: Prepared, state: LoopState, trainer: Trainer) -> dict[str, Any]:
     from densekit import __version__
     return {"densekit_version": __version__, "data": prepared.dataset.name,
             "sizes": prepared.sizes(), "task": prepared.targets.task,
             "task_reason": prepared.task_reason, "steps": state.step, "epochs": state.epoch,
-            "stop_reason": state.stop_reason, "train_seconds": round(seconds, 3),
+            "stop_reason": state.stop_reason, "train_seconds": round(trainer.seconds, 3),
             "class_counts": class_counts(prepared),
-            "device": str(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "machine": platform.platform()}
+            "device": str(trainer.device), "step": trainer.step_kind(), "torch": torch.__version__,
+            "threads": torch.get_num_threads(), "machine": platform.platform()}
 
 
 def class_counts(prepared: Prepared) -> Optional[dict[str, dict[str, int]]]:
