@@ -49,7 +49,7 @@ def test_reloaded_model_predicts_exactly_as_before_saving(iris_run):
     result, _, frame = iris_run
     x = frame.drop(columns=["species"]).to_numpy()
     loaded = densekit.load(result.run_dir)
-    before = torch.softmax(result.model.eval()(
+    before = torch.softmax(result.model.cpu().eval()(  # trained on a GPU, if there is one
         torch.from_numpy(loaded.prep.transform(x))), dim=1).detach().numpy()
     assert np.array_equal(loaded.scores(x), before)
     untrained = DenseNet(4, 3, ModelConfig(hidden=[32])).eval()

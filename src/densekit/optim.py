@@ -12,11 +12,14 @@ from densekit.errors import DensekitError
 
 # Fused kernels update all parameters in one call: fewer Python round trips per step.
 FUSED = {"sgd", "adagrad", "adam", "adamw"}
+FUSED_ON_CPU_ONLY = {"adagrad"}  # PyTorch has no fused Adagrad kernel for CUDA
 
 
 def make_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
     params = list(params)
-    speed = {"fused": True} if cfg.optimizer in FUSED else {"foreach": True}
+    on_cpu = all(p.device.type == "cpu" for p in params)
+    fused = cfg.optimizer in FUSED and (on_cpu or cfg.optimizer not in FUSED_ON_CPU_ONLY)
+    speed = {"fused": True} if fused else {"foreach": True}
     common = {"lr": cfg.lr, "weight_decay": cfg.weight_decay, **speed}
     if cfg.optimizer == "sgd":
         return torch.optim.SGD(params, momentum=cfg.momentum, nesterov=cfg.nesterov, **common)
