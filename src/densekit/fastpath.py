@@ -8,8 +8,9 @@ schedule, clipping, max-norm and checkpoint code then runs unchanged.
 
 Dropout masks are drawn exactly as nn.Dropout draws them (bernoulli_ on the CPU, the fused
 native_dropout kernel on a GPU; the same generator, in the same order), so the fast path
-follows the general one step for step; the results agree to float rounding (tests check 1e-5). Anything else (batch norm, penalties,
-class weights, label smoothing, other losses) takes the general autograd path.
+follows the general one step for step; the results agree to float rounding (tests check
+1e-5). Anything else (batch norm, penalties, class weights, label smoothing, other losses)
+takes the general autograd path.
 """
 
 from __future__ import annotations

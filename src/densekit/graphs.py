@@ -19,17 +19,12 @@ from typing import Callable
 import torch
 
 
-def graphs_available(device: torch.device) -> bool:
-    return device.type == "cuda" and torch.cuda.is_available()
-
-
 class GraphedStep:
     """replay(rows): the recorded step on these rows. `body(rows)` must launch only device
     work (no .item(), no host copies) on buffers that outlive the graph."""
 
     def __init__(self, body: Callable[[torch.Tensor], None], rows_like: torch.Tensor):
-        self.rows = torch.empty_like(rows_like)  # the fixed buffer the graph reads indices from
-        self.rows.copy_(rows_like)
+        self.rows = rows_like.clone()  # the fixed buffer the graph reads indices from
         self.graph = torch.cuda.CUDAGraph()
         # Capture runs on a side stream, as PyTorch requires; it records but executes nothing,
         # so no training happens here.

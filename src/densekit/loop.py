@@ -20,7 +20,7 @@ from densekit.config import TrainConfig
 from densekit.errors import DensekitError
 from densekit.evaluation import Resident, score
 from densekit.fastpath import FastDenseStep
-from densekit.graphs import GraphedStep, graphs_available, warm_up
+from densekit.graphs import GraphedStep, warm_up
 from densekit.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.losses import LossFn
 from densekit.metrics import lower_is_better
@@ -80,7 +80,7 @@ class Trainer:
         self.scheduler, self.schedule_on = make_scheduler(self.optimizer, cfg, self.total_steps)
         self.clip = gradient_clipper(self.params, cfg.clip_norm)
         # On a GPU, plain stacks with Adam replay each step as one CUDA graph (graphs.py).
-        self.use_graphs = (cfg.cuda_graphs and graphs_available(self.device) and fast is not None
+        self.use_graphs = (cfg.cuda_graphs and self.device.type == "cuda" and fast is not None
                            and self.adam is not None and self.clip is None)
         self.graph: Optional[GraphedStep] = None   # recorded at the first full batch
         if self.use_graphs:
