@@ -6,11 +6,11 @@ pointwise activation and dropout, ending in softmax cross-entropy or a sigmoid â
 computes the gradients directly into preallocated `.grad` buffers, and the usual optimizer,
 schedule, clipping, max-norm and checkpoint code then runs unchanged.
 
-Dropout masks are drawn exactly as nn.Dropout draws them (bernoulli_ on the CPU, the fused
-native_dropout kernel on a GPU; the same generator, in the same order), so the fast path
-follows the general one step for step; the results agree to float rounding (tests check
-1e-5). Anything else (batch norm, penalties, class weights, label smoothing, other losses)
-takes the general autograd path.
+Dropout masks are drawn exactly as the network's Dropout draws them (dropout.py on the
+CPU, the fused native_dropout kernel on a GPU; the same generator, in the same order), so the
+fast path follows the general one step for step; the results agree to float rounding (tests
+check 1e-5). Anything else (batch norm, penalties, class weights, label smoothing, other
+losses) takes the general autograd path.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Optional
 import torch
 from torch import nn
 
+from densekit.dropout import cpu_mask
 from densekit.model import DenseNet
 from densekit.tasks import Targets
 
@@ -103,11 +104,11 @@ def linear(h: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
 
 
 def dropout(a: torch.Tensor, p: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """nn.Dropout's own draw (same kernel, generator and order, hence the same mask):
-    the output and the mask its backward needs."""
+    """The network's own Dropout draw (same kernel, generator and order, hence the same
+    mask): the output and the mask its backward needs."""
     if a.is_cuda:
-        return torch.native_dropout(a, p, True)  # one fused kernel; a boolean mask
-    mask = torch.empty_like(a).bernoulli_(1.0 - p).div_(1.0 - p)  # the CPU's kernels
+        return torch.native_dropout(a, p, True)  # nn.Dropout's fused kernel; a boolean mask
+    mask = cpu_mask(a, p)                        # dropout.py's draw, scaled
     return a * mask, mask
 
 

@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from densekit.config import ModelConfig
+from densekit.dropout import Dropout
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras's LeakyReLU slope
@@ -34,7 +35,7 @@ class DenseNet(nn.Module):
                 self.body.append(nn.BatchNorm1d(units, momentum=0.01, eps=1e-3))
             self.body.append(ACTIVATIONS[activation]())
             if cfg.dropout > 0:
-                self.body.append(nn.Dropout(cfg.dropout))
+                self.body.append(Dropout(cfg.dropout))
             width = units
         self.head = nn.Linear(width, n_outputs, bias=cfg.use_bias)
         self.activity_penalty: Optional[torch.Tensor] = None
