@@ -6,7 +6,7 @@ fresh child process (so peak memory is its own), the tools alternate, and each i
 Prints seconds per epoch, test accuracy, peak memory and each peer's time relative to densekit,
 and writes benchmarks/RESULTS.md.
 
-    python benchmarks/speed.py [--repeats 2] [--epochs 5] [--tools densekit,sklearn,torch,keras]
+    python benchmarks/speed.py [--repeats 2] [--epochs 5] [--tools densekit,sklearn,torch,torch-resident,keras]
     python benchmarks/speed.py --device cuda      # densekit and the PyTorch loops on a GPU
 
 Keras runs in its own virtual environment (benchmarks/.peers, made on first use with
