@@ -1,6 +1,7 @@
 """Optimisers, schedules, evaluation periods, early stopping, class weights and numerical health."""
 
 import math
+import os
 import signal
 import subprocess
 import sys
@@ -129,3 +130,23 @@ def test_ctrl_c_exits_cleanly_with_code_130(tmp_path):
     assert proc.returncode == 130
     assert "interrupted" in err and "Traceback" not in err
     assert (tmp_path / "run" / "config.yaml").exists()
+
+
+def test_ctrl_c_while_the_run_starts_stops_cleanly_and_resumes(tmp_path, monkeypatch):
+    """A Ctrl-C between creating the run directory and the first step (imports, TensorBoard,
+    the optimizer) is honoured at the first safe point, not in the middle of an import."""
+    from densekit import session
+    from densekit.interrupt import TrainingInterrupted
+    real_build = session.build_trainer
+
+    def build_then_ctrl_c(*args, **kwargs):
+        trainer = real_build(*args, **kwargs)
+        os.kill(os.getpid(), signal.SIGINT)
+        return trainer
+
+    monkeypatch.setattr(session, "build_trainer", build_then_ctrl_c)
+    run = tmp_path / "run"
+    with pytest.raises(TrainingInterrupted, match="after step 0"):
+        densekit.train(data__source="digits", train__epochs=2, out=run, quiet=True)
+    monkeypatch.setattr(session, "build_trainer", real_build)
+    assert densekit.resume(run, quiet=True).history[-1]["epoch"] == 2

@@ -23,14 +23,17 @@ class TrainingInterrupted(DensekitError):
 
 
 class InterruptFlag:
-    """While active, SIGINT/SIGTERM set `signal_name` instead of killing the process."""
+    """While active, SIGINT/SIGTERM set `signal_name` instead of killing the process.
+    Re-entrant: the session holds it from the run directory's creation on, the loop again."""
 
     def __init__(self):
         self.signal_name: Optional[str] = None
         self.previous: dict = {}
+        self.depth = 0
 
     def __enter__(self) -> "InterruptFlag":
-        if threading.current_thread() is threading.main_thread():
+        self.depth += 1
+        if self.depth == 1 and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self.previous[sig] = signal.signal(sig, self.handle)
         return self
@@ -41,6 +44,9 @@ class InterruptFlag:
         self.signal_name = signal.Signals(signum).name
 
     def __exit__(self, *exc) -> None:
+        self.depth -= 1
+        if self.depth:
+            return
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
         self.previous = {}

@@ -61,7 +61,7 @@ class Trainer:
                  cfg: TrainConfig, train: Resident, validation: Optional[Resident],
                  on_eval: Callable[[dict], None] = lambda record: None, quiet: bool = False,
                  checkpoints: Optional[CheckpointFolder] = None, identity: Optional[dict] = None,
-                 fast: Optional[FastDenseStep] = None):
+                 fast: Optional[FastDenseStep] = None, interrupt: Optional[InterruptFlag] = None):
         self.model, self.loss_fn, self.targets, self.prep, self.cfg = model, loss_fn, targets, prep, cfg
         self.train_data, self.validation = train, validation
         self.on_eval, self.quiet = on_eval, quiet
@@ -95,7 +95,7 @@ class Trainer:
         self.started = time.perf_counter()
         self.seconds = 0.0                          # training seconds, set when fit() ends
         self.running = self.fresh_running()
-        self.interrupt = InterruptFlag()
+        self.interrupt = interrupt or InterruptFlag()
 
     def expected_evaluations(self) -> int:
         if self.eval_every:
@@ -109,6 +109,7 @@ class Trainer:
         self.model.train()
         with Progress(self.total_steps, self.state.step, quiet=self.quiet) as progress, self.interrupt:
             self.progress = progress
+            self.stop_if_interrupted()  # a Ctrl-C while the run was starting
             while self.state.step < self.total_steps and not self.state.stop_reason:
                 self.run_epoch()
             if not self.state.history or self.state.history[-1]["step"] != self.state.step:
@@ -203,6 +204,10 @@ class Trainer:
         every = self.cfg.checkpoint.every_steps
         if every and self.state.step % every == 0:
             self.save_checkpoint()
+        self.stop_if_interrupted()
+
+    def stop_if_interrupted(self) -> None:
+        """After a Ctrl-C or SIGTERM: save where the loop is (if not saved at this step) and stop."""
         if self.interrupt.signal_name:
             if self.state.last_checkpoint_step != self.state.step:
                 self.save_checkpoint()

@@ -17,7 +17,7 @@ from densekit.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
 from densekit.config import Config
 from densekit.errors import DensekitError
 from densekit.evaluation import Resident, score
-from densekit.interrupt import TrainingInterrupted
+from densekit.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.losses import make_loss
 from densekit.model import DenseNet, format_summary, summarise
 from densekit.optim import resolve_device
@@ -53,15 +53,18 @@ def execute(cfg: Config, out: Path, log: Log, quiet: bool,
     model = build_model(cfg, prepared).to(device)
     log(format_summary(summarise(model_inputs(prepared), prepared.targets.n_outputs, cfg.model,
                                  prepared.dataset.image_shape)))
-    run = open_run(out, cfg, fresh=checkpoint is None)
-    trainer = build_trainer(cfg, prepared, model, run, quiet, identity)
-    if checkpoint is not None:
-        trainer.restore(checkpoint)
-        # Evaluations logged after the checkpoint will be logged again: drop them.
-        run.write_history(trainer.state.history)
-        log(f"resumed from {checkpoint.path.name} at step {trainer.state.step} "
-            f"(epoch {trainer.state.epoch})")
-    state = fit_with_logs(trainer, run, tensorboard_log(cfg, run, trainer, prepared, checkpoint))
+    # From the run directory's creation on, Ctrl-C is honoured at a safe point (the loop saves
+    # and stops), never in the middle of an import or a file being written.
+    with InterruptFlag() as interrupt:
+        run = open_run(out, cfg, fresh=checkpoint is None)
+        trainer = build_trainer(cfg, prepared, model, run, quiet, identity, interrupt)
+        if checkpoint is not None:
+            trainer.restore(checkpoint)
+            # Evaluations logged after the checkpoint will be logged again: drop them.
+            run.write_history(trainer.state.history)
+            log(f"resumed from {checkpoint.path.name} at step {trainer.state.step} "
+                f"(epoch {trainer.state.epoch})")
+        state = fit_with_logs(trainer, run, tensorboard_log(cfg, run, trainer, prepared, checkpoint))
     return finish(run, cfg, prepared, trainer, state, log)
 
 
@@ -74,7 +77,7 @@ def open_run(out: Path, cfg: Config, fresh: bool) -> RunDir:
 
 
 def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, run: RunDir, quiet: bool,
-                  identity: dict) -> Trainer:
+                  identity: dict, interrupt: InterruptFlag) -> Trainer:
     class_weight = class_weight_tensor(cfg, prepared)
     loss_fn = make_loss(prepared.targets, cfg.model.label_smoothing, class_weight)
     fast = None
@@ -83,7 +86,7 @@ def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, run: RunDir,
         fast = fastpath.FastDenseStep(model, prepared.targets)
     return Trainer(model, loss_fn, prepared.targets, prepared.prep, cfg.train, prepared.train,
                    prepared.validation, quiet=quiet, checkpoints=CheckpointFolder(run.path),
-                   identity=identity, fast=fast)
+                   identity=identity, fast=fast, interrupt=interrupt)
 
 
 def fit_with_logs(trainer: Trainer, run: RunDir, board: Optional[TensorBoardLog]) -> LoopState:
