@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import densekit
-from densekit import loop
+from densekit.training import loop
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record_lines  # noqa: E402  (benchmarks/results.py)

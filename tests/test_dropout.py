@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from densekit.dropout import Dropout, cpu_mask
+from densekit.nn.dropout import Dropout, cpu_mask
 
 
 @pytest.mark.parametrize("p", [0.1, 0.2, 0.5, 0.9])

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import densekit
-from densekit.checkpoint import CheckpointFolder
+from densekit.training.checkpoint import CheckpointFolder
 from densekit.config import load_config
 from densekit.data import load_source
 from densekit.pipeline import split_holdouts

@@ -7,10 +7,10 @@ import torch
 
 import densekit
 from densekit.config import ModelConfig
-from densekit.fastpath import FastDenseStep, supports
-from densekit.losses import make_loss
-from densekit.model import DenseNet
-from densekit.tasks import Targets
+from densekit.nn.fastpath import FastDenseStep, supports
+from densekit.tasks.losses import make_loss
+from densekit.nn.model import DenseNet
+from densekit.tasks.kinds import Targets
 
 TARGETS = {
     "multiclass": Targets("multiclass", "cross_entropy", 5, list(range(5)), list("abcde")),

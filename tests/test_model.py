@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from densekit.config import ModelConfig
-from densekit.model import DenseNet, format_summary, summarise
+from densekit.nn.model import DenseNet, format_summary, summarise
 
 
 def count_trainable(net):

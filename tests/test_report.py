@@ -12,7 +12,7 @@ from sklearn.datasets import load_diabetes, load_digits
 
 import densekit
 from densekit.report import build_comparison, build_report
-from densekit.run import RunDir
+from densekit.rundir.files import RunDir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")

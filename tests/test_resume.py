@@ -12,7 +12,7 @@ import yaml
 from safetensors.torch import load_file
 
 import densekit
-from densekit.checkpoint import CheckpointFolder, decode
+from densekit.training.checkpoint import CheckpointFolder, decode
 from densekit.errors import DensekitError
 
 # Dropout, a step schedule, class weights and early stopping all in play; 144 steps per epoch.

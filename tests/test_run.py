@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 import densekit
 from densekit.config import ModelConfig
-from densekit.model import DenseNet
+from densekit.nn.model import DenseNet
 from tests.conftest import write_iris_csv
 
 

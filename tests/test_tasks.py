@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from densekit.errors import DensekitError
-from densekit.tasks import build_targets, infer_task
+from densekit.tasks.kinds import build_targets, infer_task
 
 
 @pytest.mark.parametrize("labels,task", [

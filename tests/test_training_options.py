@@ -70,8 +70,8 @@ def test_early_stopping_restores_the_best_weights(tmp_path):
 
 
 def test_class_weights_scale_each_rows_loss():
-    from densekit.losses import make_loss
-    from densekit.tasks import Targets
+    from densekit.tasks.losses import make_loss
+    from densekit.tasks.kinds import Targets
     logits = torch.tensor([[0.3], [-1.2], [2.0]])
     y = torch.tensor([1.0, 0.0, 1.0])
     weights = torch.tensor([1.0, 4.0])
@@ -136,7 +136,7 @@ def test_ctrl_c_while_the_run_starts_stops_cleanly_and_resumes(tmp_path, monkeyp
     """A Ctrl-C between creating the run directory and the first step (imports, TensorBoard,
     the optimizer) is honoured at the first safe point, not in the middle of an import."""
     from densekit import session
-    from densekit.interrupt import TrainingInterrupted
+    from densekit.training.interrupt import TrainingInterrupted
     real_build = session.build_trainer
 
     def build_then_ctrl_c(*args, **kwargs):

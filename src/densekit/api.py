@@ -8,17 +8,17 @@ from typing import Any, Optional, Union
 
 import torch
 
-from densekit.checkpoint import CheckpointFolder
+from densekit.training.checkpoint import CheckpointFolder
 from densekit.config import Config, DataConfig, load_config, read_yaml, set_dotted
 from densekit.data import load_source
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
-from densekit.evaluation import score, to_resident
-from densekit.losses import make_loss
-from densekit.model import format_summary, summarise
+from densekit.training.evaluation import score, to_resident
+from densekit.tasks.losses import make_loss
+from densekit.nn.model import format_summary, summarise
 from densekit.pipeline import prepare
 from densekit.predict import Predictor
-from densekit.run import plan_run_dir
+from densekit.rundir.files import plan_run_dir
 from densekit.session import Log, TrainResult, execute, model_inputs, resume_checkpoint
 
 ConfigLike = Union[Config, dict, str, Path, None]

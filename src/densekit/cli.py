@@ -11,7 +11,7 @@ from typing import Any, Optional, Sequence
 import yaml
 
 from densekit.errors import DensekitError
-from densekit.interrupt import TrainingInterrupted
+from densekit.training.interrupt import TrainingInterrupted
 
 # flag -> dotted configuration key. Values are passed as text and validated by the config.
 TRAIN_FLAGS = {
@@ -218,7 +218,7 @@ def run_predict(args: argparse.Namespace) -> int:
     if names:
         table.insert(0, "file", names)
     if args.output:
-        from densekit.run import atomic_write
+        from densekit.rundir.files import atomic_write
         atomic_write(Path(args.output), table.to_csv(index=False).encode())
         print(f"wrote {len(table):,} predictions to {args.output}")
     else:

@@ -17,9 +17,9 @@ from typing import Any, Optional
 
 from densekit.config import Config
 from densekit.errors import DensekitError
-from densekit.interrupt import TrainingInterrupted
-from densekit.metrics import lower_is_better
-from densekit.run import RunDir, read_json, write_json
+from densekit.training.interrupt import TrainingInterrupted
+from densekit.tasks.metrics import lower_is_better
+from densekit.rundir.files import RunDir, read_json, write_json
 
 PLAN = "cv.yaml"  # the configuration every fold shares: a rerun must match it to continue
 

@@ -15,9 +15,9 @@ from densekit.data.split import fold_rows, holdout_rows, take
 from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
-from densekit.evaluation import Resident, to_resident
+from densekit.training.evaluation import Resident, to_resident
 from densekit.preprocess import Preprocessor
-from densekit.tasks import Targets, build_targets, infer_task
+from densekit.tasks.kinds import Targets, build_targets, infer_task
 
 
 Encoder = Union[TableEncoder, TextEncoder]

@@ -17,13 +17,13 @@ from densekit.data.labels import label_matrix
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
-from densekit.evaluation import as_tensor, outputs
-from densekit.losses import probabilities
-from densekit.metrics import class_probabilities
-from densekit.model import DenseNet
+from densekit.training.evaluation import as_tensor, outputs
+from densekit.tasks.losses import probabilities
+from densekit.tasks.metrics import class_probabilities
+from densekit.nn.model import DenseNet
 from densekit.preprocess import Preprocessor
-from densekit.run import RunDir
-from densekit.tasks import Targets
+from densekit.rundir.files import RunDir
+from densekit.tasks.kinds import Targets
 
 
 class Predictor:

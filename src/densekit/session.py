@@ -12,20 +12,20 @@ from typing import Any, Callable, Optional
 import numpy as np
 import torch
 
-from densekit import fastpath
-from densekit.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
+from densekit.nn import fastpath
+from densekit.training.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
 from densekit.config import Config
 from densekit.errors import DensekitError
-from densekit.evaluation import Resident, score
-from densekit.interrupt import InterruptFlag, TrainingInterrupted
-from densekit.losses import make_loss
-from densekit.model import DenseNet, format_summary, summarise
-from densekit.optim import resolve_device
+from densekit.training.evaluation import Resident, score
+from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
+from densekit.tasks.losses import make_loss
+from densekit.nn.model import DenseNet, format_summary, summarise
+from densekit.training.optim import resolve_device
 from densekit.pipeline import Prepared, class_weight_tensor, describe, prepare
-from densekit.run import RunDir, write_json
-from densekit.loop import LoopState, Trainer
-from densekit.report.evidence import save_predictions
-from densekit.tblog import TensorBoardLog
+from densekit.rundir.files import RunDir, write_json
+from densekit.training.loop import LoopState, Trainer
+from densekit.rundir.evidence import save_predictions
+from densekit.training.tblog import TensorBoardLog
 
 Log = Callable[[str], None]
 

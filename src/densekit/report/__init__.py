@@ -11,7 +11,7 @@ import jinja2
 
 from densekit.errors import DensekitError
 from densekit.report import sections
-from densekit.run import atomic_write
+from densekit.rundir.files import atomic_write
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from densekit.report import TEMPLATES, now, plots
-from densekit.run import RunDir, atomic_write, read_json
+from densekit.rundir.files import RunDir, atomic_write, read_json
 
 SMOOTHING = 0.9  # the Boston-housing chapter's factor
 

@@ -11,12 +11,12 @@ import numpy as np
 
 from densekit.config import ModelConfig
 from densekit.errors import DensekitError
-from densekit.metrics import class_probabilities, predicted_classes, true_classes
-from densekit.model import summarise
+from densekit.tasks.metrics import class_probabilities, predicted_classes, true_classes
+from densekit.nn.model import summarise
 from densekit.report import plots
-from densekit.report.evidence import FIRST, load_predictions
-from densekit.run import RunDir
-from densekit.tasks import Targets
+from densekit.rundir.evidence import FIRST, load_predictions
+from densekit.rundir.files import RunDir
+from densekit.tasks.kinds import Targets
 
 MAIN_METRIC = {"regression": "mae", "multilabel": "subset_accuracy"}  # otherwise accuracy
 MAX_HEATMAP_CLASSES = 49   # Kuzushiji-49 still gets a readable heatmap; beyond: top confusions

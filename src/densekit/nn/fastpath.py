@@ -20,9 +20,9 @@ from typing import Optional
 import torch
 from torch import nn
 
-from densekit.dropout import cpu_mask
-from densekit.model import DenseNet
-from densekit.tasks import Targets
+from densekit.nn.dropout import cpu_mask
+from densekit.nn.model import DenseNet
+from densekit.tasks.kinds import Targets
 
 ACTIVATIONS = {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}
 MEAN, IGNORE_NONE = 1, -100  # ATen's reduction code for "mean"; the usual ignore_index

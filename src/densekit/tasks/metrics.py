@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from sklearn import metrics as skm
 
-from densekit.tasks import Targets
+from densekit.tasks.kinds import Targets
 
 # Lower is better for these history keys; every other metric is better when higher.
 LOWER_IS_BETTER = ("loss", "log_loss", "mae", "mse", "rmse", "hamming_loss")

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from densekit.config import ModelConfig
-from densekit.dropout import Dropout
+from densekit.nn.dropout import Dropout
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras's LeakyReLU slope

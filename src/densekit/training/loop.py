@@ -15,21 +15,21 @@ from typing import Any, Callable, Optional
 
 import torch
 
-from densekit.checkpoint import Checkpoint, CheckpointFolder, from_json_tree, to_json_tree
+from densekit.training.checkpoint import Checkpoint, CheckpointFolder, from_json_tree, to_json_tree
 from densekit.config import TrainConfig
 from densekit.errors import DensekitError
-from densekit.evaluation import Resident, score
-from densekit.fastpath import FastDenseStep
-from densekit.graphs import GraphedStep, warm_up
-from densekit.interrupt import InterruptFlag, TrainingInterrupted
-from densekit.losses import LossFn
-from densekit.metrics import lower_is_better
-from densekit.model import DenseNet
-from densekit.optim import DirectFusedAdam, current_lr, gradient_clipper, make_optimizer, make_scheduler
+from densekit.training.evaluation import Resident, score
+from densekit.nn.fastpath import FastDenseStep
+from densekit.training.graphs import GraphedStep, warm_up
+from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
+from densekit.tasks.losses import LossFn
+from densekit.tasks.metrics import lower_is_better
+from densekit.nn.model import DenseNet
+from densekit.training.optim import DirectFusedAdam, current_lr, gradient_clipper, make_optimizer, make_scheduler
 from densekit.preprocess import Preprocessor
-from densekit.progress import Progress
-from densekit.rng import capture_rng, restore_rng
-from densekit.tasks import Targets
+from densekit.training.progress import Progress
+from densekit.training.rng import capture_rng, restore_rng
+from densekit.tasks.kinds import Targets
 
 
 @dataclass

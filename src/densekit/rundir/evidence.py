@@ -13,10 +13,10 @@ from typing import Optional
 
 import numpy as np
 
-from densekit.evaluation import Resident, outputs
-from densekit.losses import probabilities
-from densekit.metrics import class_probabilities, predicted_classes, true_classes
-from densekit.run import atomic_write
+from densekit.training.evaluation import Resident, outputs
+from densekit.tasks.losses import probabilities
+from densekit.tasks.metrics import class_probabilities, predicted_classes, true_classes
+from densekit.rundir.files import atomic_write
 
 GALLERY = 24       # misclassified examples with the highest loss
 FIRST = 20         # the first predictions beside the true labels (as the Kuzushiji homework)

@@ -8,10 +8,10 @@ import numpy as np
 import torch
 
 from densekit.errors import DensekitError
-from densekit.losses import LossFn, probabilities
-from densekit.metrics import full_metrics, quick_metrics
+from densekit.tasks.losses import LossFn, probabilities
+from densekit.tasks.metrics import full_metrics, quick_metrics
 from densekit.preprocess import Preprocessor
-from densekit.tasks import Targets
+from densekit.tasks.kinds import Targets
 
 CHUNK = 8192  # rows per forward pass: large enough to amortise overhead, small enough for memory
 

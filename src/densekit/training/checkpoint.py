@@ -26,7 +26,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from densekit.errors import DensekitError
-from densekit.run import atomic_write
+from densekit.rundir.files import atomic_write
 
 FORMAT = "densekit-checkpoint/1"
 

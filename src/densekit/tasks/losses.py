@@ -7,7 +7,7 @@ from typing import Callable, Optional
 import torch
 import torch.nn.functional as F
 
-from densekit.tasks import Targets
+from densekit.tasks.kinds import Targets
 
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 PLAIN = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss,

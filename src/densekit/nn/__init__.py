@@ -1,0 +1,1 @@
+"""The network: dense layers, dropout, and the hand-written fast path."""

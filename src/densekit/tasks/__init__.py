@@ -1,0 +1,1 @@
+"""Tasks: one type per kind of problem (binary, multiclass, multilabel, regression)."""

@@ -1,0 +1,1 @@
+"""Training: the loop and its parts (steps, early stopping, checkpoints, listeners, device)."""
