@@ -71,7 +71,7 @@ def test_missing_fashion_files_offline_say_where_to_put_them(tmp_path, monkeypat
     monkeypatch.setenv("DENSEKIT_DATA", str(tmp_path))
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("DENSEKIT_MIRROR", "http://127.0.0.1:9")  # nothing listens: offline
-    monkeypatch.setattr("densekit.data.named.SYSTEM_FOLDERS", [])
+    monkeypatch.setattr("densekit.data.folders.SYSTEM_FOLDERS", [])
     with pytest.raises(DensekitError, match="train-images-idx3-ubyte.gz") as info:
         load_source(DataConfig(source="fashion-mnist"))
     assert str(tmp_path / ".cache" / "densekit" / "fashion-mnist") in str(info.value)

@@ -1,5 +1,6 @@
 """Named datasets downloaded from a publisher: tested against a real HTTP server on 127.0.0.1."""
 
+import dataclasses
 import hashlib
 import http.server
 import io
@@ -9,8 +10,9 @@ import numpy as np
 import pytest
 
 from densekit.config import DataConfig
-from densekit.data import load_source, remote
+from densekit.data import load_source
 from densekit.data.download import RemoteFile
+from densekit.data.registry import REGISTRY
 from densekit.errors import DensekitError
 
 
@@ -71,7 +73,12 @@ def publish(server, monkeypatch, name: str, filename: str, body: bytes, publishe
     """Serve `body`; the registry's checksum is that of `published` (default: the same bytes)."""
     server.files[f"/{name}/{filename}"] = body
     digest = hashlib.sha256(published if published is not None else body).hexdigest()
-    monkeypatch.setitem(remote.REMOTE, name, [RemoteFile(filename, "unused", digest)])
+    set_files(monkeypatch, name, [RemoteFile(filename, "unused", digest)])
+
+
+def set_files(monkeypatch, name: str, files: list[RemoteFile]):
+    """The registry entry of `name`, publishing `files` instead, for this test only."""
+    monkeypatch.setitem(REGISTRY, name, dataclasses.replace(REGISTRY[name], files=tuple(files)))
 
 
 def small_mnist() -> bytes:
@@ -118,7 +125,7 @@ def test_an_unreachable_server_names_the_files_the_folder_and_the_checksums(monk
     monkeypatch.delenv("DENSEKIT_DATA", raising=False)
     code, _, err = cli("train", "--data", "mnist")
     assert code == 2 and "Traceback" not in err
-    assert "Could not download mnist.npz" in err and remote.REMOTE["mnist"][0].sha256 in err
+    assert "Could not download mnist.npz" in err and REGISTRY["mnist"].files[0].sha256 in err
     assert str(tmp_path / ".cache" / "densekit" / "mnist") in err
 
 
@@ -171,7 +178,7 @@ def test_kuzushiji_mnist_idx_files_are_downloaded_and_read(server, monkeypatch):
         body = gzip.compress(raw)
         server.files[f"/kmnist/{filename}"] = body
         files.append(RemoteFile(filename, "unused", hashlib.sha256(body).hexdigest()))
-    monkeypatch.setitem(remote.REMOTE, "kmnist", files)
+    set_files(monkeypatch, "kmnist", files)
     dataset = load_source(DataConfig(source="kmnist"))
     assert dataset.train.x.shape == (50, 784) and dataset.test.x.shape == (20, 784)
     assert dataset.class_names[0] == "o" and len(server.requests) == 4
@@ -188,12 +195,12 @@ def test_k49_is_checked_against_the_publishers_md5(server, monkeypatch, tmp_path
         body = npz_bytes(arr_0=array)
         server.files[f"/k49/{name}"] = body
         files.append(RemoteFile(name, "unused", None, md5=hashlib.md5(body).hexdigest()))
-    monkeypatch.setitem(remote.REMOTE, "k49", files)
+    set_files(monkeypatch, "k49", files)
     dataset = load_source(DataConfig(source="k49"))
     assert dataset.train.x.shape == (98, 784) and len(dataset.test) == 49
     assert len(dataset.class_names) == 49 and dataset.class_names[48] == "iter"
     files[0] = RemoteFile(files[0].name, "unused", None, md5="0" * 32)
-    monkeypatch.setitem(remote.REMOTE, "k49", files)
+    set_files(monkeypatch, "k49", files)
     monkeypatch.setenv("HOME", str(tmp_path / "elsewhere"))
     with pytest.raises(DensekitError, match="MD5 .* expected 0000"):
         load_source(DataConfig(source="k49"))

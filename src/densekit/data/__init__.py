@@ -5,14 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from densekit.config import DataConfig
-from densekit.data.dataset import Dataset, Part, check_finite
+from densekit.data.dataset import Dataset, Part, check_finite, is_raw_frame
 from densekit.data.arrays import is_array_folder, load_array_folder
-from densekit.data.files import SUFFIXES, is_supported_file, load_file, read_part
+from densekit.data.files import SUFFIXES, is_supported_file, load_file
 from densekit.data.images import load_image_folder
+from densekit.data.memory import dataset_from_memory
 from densekit.data.named import load_named
+from densekit.data.parts import read_part
+from densekit.data.split import split_dataset
 from densekit.errors import DensekitError
 
-__all__ = ["Dataset", "Part", "load_source", "read_part", "check_finite"]
+__all__ = ["Dataset", "Part", "load_source", "read_part", "check_finite", "is_raw_frame",
+           "dataset_from_memory", "split_dataset"]
 
 
 def load_source(cfg: DataConfig) -> Dataset:

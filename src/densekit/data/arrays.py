@@ -12,8 +12,9 @@ from typing import Optional
 
 import numpy as np
 
-from densekit.data.dataset import Dataset, Part, flatten_images
+from densekit.data.dataset import Dataset, Part, check_rows, flatten_images
 from densekit.data.idx import read_idx
+from densekit.data.readers import read_npy, read_npz
 from densekit.errors import DensekitError
 
 ROLES = {"train": "train", "validation": "val", "test": "test"}
@@ -52,6 +53,7 @@ def npy_parts(folder: Path) -> dict:
                                 "array needs its labels.")
         x, shape = flatten_images(read_npy(x_path))
         parts[role] = Part(x, np.asarray(read_npy(y_path)))
+        check_rows(parts[role], f"{x_path.name}/{y_path.name} in {folder}")
         parts["image_shape"] = parts["image_shape"] or shape
     return parts
 
@@ -67,12 +69,12 @@ def idx_parts(folder: Path) -> dict:
             raise DensekitError(f"{folder} has {images.name} but no matching *labels-idx1-ubyte file.")
         x, shape = flatten_images(read_idx(images))
         parts[role] = Part(x, read_idx(labels))
+        check_rows(parts[role], f"{images.name}/{labels.name} in {folder}")
         parts["image_shape"] = parts["image_shape"] or shape
     return parts
 
 
 def npz_pair_parts(folder: Path) -> dict:
-    from densekit.data.files import read_npz  # files.py imports this module
     parts: dict = {"image_shape": None}
     for role in ("train", "test"):
         images = find_pair(folder, role, "imgs")
@@ -87,6 +89,7 @@ def npz_pair_parts(folder: Path) -> dict:
                                 "arr_0 (as np.savez(path, array) writes it).")
         x, shape = flatten_images(arrays[0]["arr_0"])
         parts[role] = Part(x, arrays[1]["arr_0"])
+        check_rows(parts[role], f"{images.name}/{labels.name} in {folder}")
         parts["image_shape"] = parts["image_shape"] or shape
     return parts
 
@@ -104,14 +107,3 @@ def find_idx(folder: Path, role: str, what: str) -> Optional[Path]:
                 return found[0]
     return None
 
-
-def read_npy(path: Path) -> np.ndarray:
-    try:
-        # Memory-mapped copy-on-write: pages are read when used, and the array is writable
-        # (torch wants that) without ever writing to the file. No pickles in this mode.
-        return np.load(path, mmap_mode="c")
-    except OSError as err:
-        raise DensekitError(f"Cannot read {path}: {err.strerror or err}.") from None
-    except ValueError as err:
-        raise DensekitError(f"{path} is not a readable NPY array ({err}). It may be truncated, or "
-                            "hold Python objects, which densekit refuses to load.") from None

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Optional, Union
 
 import numpy as np
+import pandas as pd
 
 from densekit.errors import DensekitError
 
@@ -14,7 +15,9 @@ from densekit.errors import DensekitError
 class Part:
     """One split: features (n, d) and labels (n,) or (n, k); labels may be absent."""
 
-    x: np.ndarray  # uint8 for images (scaled per batch), numeric otherwise
+    # uint8 for images (scaled per batch), numeric otherwise; or a pandas DataFrame of raw
+    # columns (text, categories, gaps) that an encoder fitted after the split turns numeric.
+    x: Union[np.ndarray, pd.DataFrame]
     y: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
@@ -27,7 +30,7 @@ class Dataset:
     train: Part
     validation: Optional[Part] = None
     test: Optional[Part] = None
-    kind: str = "table"                                    # "image" or "table"
+    kind: str = "table"                                    # "image", "table" or "bag" (of words)
     feature_names: list[str] = field(default_factory=list)
     image_shape: Optional[tuple[int, ...]] = None          # e.g. (28, 28) for images
     pixel_max: float = 255.0                               # images are scaled by 1/pixel_max
@@ -37,11 +40,35 @@ class Dataset:
 
     def is_mixed_table(self) -> bool:
         """Features still a pandas frame: text columns or gaps, encoded after the split."""
-        return hasattr(self.train.x, "iloc")
+        return is_raw_frame(self.train.x)
 
     def parts(self) -> dict[str, Part]:
         named = {"train": self.train, "validation": self.validation, "test": self.test}
         return {k: v for k, v in named.items() if v is not None}
+
+
+def is_raw_frame(x) -> bool:
+    """Features kept as the file's columns, to be encoded after the split (tables.py, text.py)."""
+    return isinstance(x, pd.DataFrame)
+
+
+def check_rows(part: Part, where: str) -> None:
+    """Refuse arrays that no later step could use, naming where they came from."""
+    x, y = part.x, part.y
+    if len(x) == 0:
+        raise DensekitError(f"{where} has no rows: its features have shape {tuple(x.shape)}. Give "
+                            "data with at least one row per class to learn from.")
+    if y is None:
+        return
+    if y.ndim not in (1, 2):
+        n = len(x)
+        raise DensekitError(
+            f"The labels of {where} have shape {tuple(y.shape)}. densekit needs one label per row, "
+            f"shape ({n},), or one row of 0/1 labels or targets per row, shape ({n}, k), for "
+            f"multilabel data or several regression targets. Reshape them, e.g. y.reshape({n}, -1).")
+    if len(y) != len(x):
+        raise DensekitError(f"{where} has {len(x)} feature rows but {len(y)} labels; they must "
+                            "match one to one.")
 
 
 def check_finite(x: np.ndarray, feature_names: list[str], where: str) -> None:

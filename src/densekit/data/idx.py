@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from pathlib import Path
 
@@ -25,7 +26,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         return np.frombuffer(raw, dtype=dtype, offset=header).reshape(shape)
     dtype, shape, header = parse_header(head, path)
     check_length(path, shape, dtype, header, path.stat().st_size)
-    if not int(np.prod(shape)):
+    if not math.prod(shape):
         return np.zeros(shape, dtype=dtype)  # np.memmap refuses an empty mapping
     # Copy-on-write: writable for torch without a copy, and the file is never written.
     return np.memmap(path, dtype=dtype, mode="c", offset=header, shape=shape)
@@ -45,7 +46,8 @@ def parse_header(raw: bytes, path: Path) -> tuple[np.dtype, tuple[int, ...], int
 
 
 def check_length(path: Path, shape: tuple[int, ...], dtype: np.dtype, header: int, length: int) -> None:
-    expected = header + int(np.prod(shape)) * dtype.itemsize
+    # math.prod, not np.prod: four dimensions of 65,536 would wrap to 0 in int64 and pass.
+    expected = header + math.prod(shape) * dtype.itemsize
     if length != expected:
         raise DensekitError(
             f"{path} is truncated or padded: its header announces shape {shape} "

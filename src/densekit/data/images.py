@@ -20,6 +20,7 @@ def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
         raise DensekitError(f"Unknown option(s) for an image folder: {', '.join(sorted(unknown))}. "
                             f"Allowed: {', '.join(OPTIONS)}.")
     settings = {**OPTIONS, **options}
+    check_image_options(settings)
     files = [(p, d.name) for d in sorted(folder.iterdir()) if d.is_dir()
              for p in sorted(d.iterdir()) if p.suffix.lower() in SUFFIXES]
     if not files:
@@ -38,6 +39,22 @@ def load_image_folder(folder: Path, options: dict[str, Any]) -> Dataset:
                    feature_names=[f"pixel_{i}" for i in range(x[0].size)], image_shape=x.shape[1:])
 
 
+def check_image_options(settings: dict[str, Any]) -> None:
+    size, grayscale = settings["size"], settings["grayscale"]
+    if size is not None and not (isinstance(size, (list, tuple)) and len(size) == 2
+                                 and all(is_positive_int(s) for s in size)):
+        raise DensekitError(f"data.options.size for an image folder is [height, width] in pixels, "
+                            f"two whole numbers of at least 1; received {size!r}. Example: "
+                            "--set data.options.size=[28,28].")
+    if not isinstance(grayscale, bool):
+        raise DensekitError(f"data.options.grayscale for an image folder is true or false; "
+                            f"received {grayscale!r}.")
+
+
+def is_positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def read_image(path: Path, grayscale: bool, size: Optional[tuple]) -> np.ndarray:
     from PIL import Image, UnidentifiedImageError
     try:
@@ -46,6 +63,10 @@ def read_image(path: Path, grayscale: bool, size: Optional[tuple]) -> np.ndarray
             if size:
                 image = image.resize((int(size[1]), int(size[0])))
             return np.asarray(image, dtype=np.uint8)
+    except Image.DecompressionBombError as err:
+        # Pillow's guard against files that decompress to gigabytes; densekit keeps it.
+        raise DensekitError(f"{path} is too large to read safely: {err} Shrink it (for example "
+                            "to the size the network is trained at) or remove it.") from None
     except (UnidentifiedImageError, OSError) as err:
         raise DensekitError(f"{path} is not a readable image ({err}). Remove or replace it.") from None
 

@@ -1,0 +1,51 @@
+"""A training table (CSV/TSV/Parquet) as a Dataset: numeric, mixed (encoded after the split),
+a text table (a bag of words, built after the split), or 784 byte columns read as images."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from densekit.config import DataConfig
+from densekit.data.columns import find_labels, labels_of
+from densekit.data.dataset import Dataset, Part
+from densekit.data.feature_columns import find_text_column, refuse_typos
+from densekit.data.frames import read_frame
+from densekit.data.labels import split_label_lists
+from densekit.data.tables import is_numeric
+
+
+def load_table(path: Path, cfg: DataConfig) -> Dataset:
+    frame = read_frame(path)
+    label_cols = find_labels(frame, cfg.label, path)
+    features, y = frame.drop(columns=label_cols), labels_of(frame, label_cols)
+    label_names = label_cols if len(label_cols) > 1 else None
+    if cfg.label_delimiter:
+        y, label_names = split_label_lists(y, cfg.label_delimiter, label_cols, path)
+    text_column = find_text_column(features, cfg.text.column, path)
+    if text_column:
+        # A bag of words over the training split's vocabulary, built after the split (text.py).
+        dataset = Dataset(path.stem, Part(features, y), kind="bag", feature_names=[text_column])
+    elif all(is_numeric(features[c]) for c in features.columns) and cfg.missing == "error":
+        refuse_typos(features, path)
+        dataset = table_dataset(path.stem, features.to_numpy(), y, list(features.columns))
+    else:
+        # Text (categorical) columns or gaps to fill: encoded after the split (tables.py).
+        refuse_typos(features, path)
+        dataset = Dataset(path.stem, Part(features, y), feature_names=list(features.columns))
+    dataset.label_column = label_cols[0] if len(label_cols) == 1 else label_cols
+    dataset.label_names = label_names
+    return dataset
+
+
+def table_dataset(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> Dataset:
+    side = math.isqrt(x.shape[1])
+    looks_like_pixels = (x.dtype.kind in "iu" and side * side == x.shape[1] and side >= 8
+                         and x.min() >= 0 and x.max() <= 255)
+    if looks_like_pixels:
+        # e.g. the crash-course MNIST CSV: 784 integer columns 0..255 are 28x28 images.
+        return Dataset(name, Part(x.astype(np.uint8), y), kind="image", feature_names=names,
+                       image_shape=(side, side))
+    return Dataset(name, Part(x.astype(np.float32), y), feature_names=names)
