@@ -7,8 +7,9 @@ out-of-range values are reported with the key, the value received and what is al
 from __future__ import annotations
 
 import re
+import reprlib
 from pathlib import Path
-from typing import Any, Literal, Optional, Union, get_args
+from typing import Annotated, Any, Literal, Optional, Union, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -27,9 +28,15 @@ Schedule = Literal["constant", "step", "cosine", "one_cycle", "plateau"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
+MAX_SEED = 2**32 - 1  # numpy.random.seed's upper bound
+MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
+
+
 class Section(BaseModel):
     # forbid: a misspelt key must be an error, never silently ignored.
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    # allow_inf_nan=False: an infinite rate or penalty is never meant, and NaN compares false
+    # with every bound, so it would slip past ge/gt checks.
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
 
 class TextColumn(Section):
@@ -132,15 +139,52 @@ class TrainConfig(Section):
     tensorboard: bool = True                         # event files in RUN/tensorboard
     fast_path: bool = True                           # hand-written backward for plain stacks
     cuda_graphs: bool = True                         # GPU: replay each step as one CUDA graph
-    class_weight: Optional[Union[Literal["balanced"], dict[str, float]]] = None
-    seed: int = 0
+    class_weight: Optional[Union[Literal["balanced"], dict[str, Annotated[float, Field(ge=0.0)]]]] = None
+    seed: int = 0                                    # 0 to 2**32 - 1, as NumPy accepts
     device: Device = "auto"
+
+    @field_validator("class_weight", mode="before")
+    @classmethod
+    def _balanced_or_mapping(cls, value: Any) -> Any:
+        if isinstance(value, str) and value != "balanced":
+            raise ValueError("give 'balanced' or a mapping of label to weight, such as {0: 1, 1: 5}")
+        return value
+
+    @field_validator("seed")
+    @classmethod
+    def _seed_numpy_accepts(cls, seed: int) -> int:
+        if not 0 <= seed <= MAX_SEED:
+            raise ValueError(f"a seed must be a whole number from 0 to {MAX_SEED} (2**32 - 1), "
+                             "the range NumPy's random generator accepts")
+        return seed
 
     @model_validator(mode="after")
     def _one_eval_rule(self) -> "TrainConfig":
         if self.eval_every is not None and self.periods is not None:
             raise ValueError("give eval_every or periods, not both")
         return self
+
+    @model_validator(mode="after")
+    def _momentum_needs_an_optimizer_that_uses_it(self) -> "TrainConfig":
+        # Only a value the user chose is refused: a run's config.yaml lists every key with its
+        # default, and must load again whatever the optimizer.
+        problems = []
+        if self.chosen("momentum") and self.optimizer not in MOMENTUM_OPTIMIZERS:
+            problems.append(f"train.momentum={self.momentum} has no effect with optimizer "
+                            f"'{self.optimizer}'; it applies to {' and '.join(MOMENTUM_OPTIMIZERS)} "
+                            "only: remove it, or choose --optimizer sgd")
+        if self.chosen("nesterov") and (self.optimizer != "sgd" or self.momentum == 0):
+            problems.append(f"train.nesterov applies to optimizer sgd with a momentum above 0; "
+                            f"received optimizer '{self.optimizer}' with momentum {self.momentum}: "
+                            "remove --nesterov, or use --optimizer sgd --momentum 0.9")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    def chosen(self, key: str) -> bool:
+        """True when `key` was given a value other than its default."""
+        default = type(self).model_fields[key].default
+        return key in self.model_fields_set and getattr(self, key) != default
 
 
 class Config(Section):
@@ -174,18 +218,66 @@ def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     try:
-        text = path.read_text()
+        text = path.read_bytes().decode("utf-8")
     except OSError as err:
         raise DensekitError(f"Cannot read the configuration file {path}: {err.strerror}. "
                             "Check the path.") from None
-    try:
-        values = yaml.safe_load(text) or {}
-    except yaml.YAMLError as err:
-        raise DensekitError(f"The configuration file {path} is not valid YAML: {err}") from None
+    except UnicodeDecodeError as err:
+        line = err.object[:err.start].count(b"\n") + 1
+        raise DensekitError(f"The configuration file {path} is not UTF-8 text: byte "
+                            f"0x{err.object[err.start]:02x} on line {line} is not valid UTF-8. "
+                            "Open it in an editor and save it as UTF-8.") from None
+    values = parse_yaml(text, f"The configuration file {path}") or {}
     if not isinstance(values, dict):
         raise DensekitError(f"The configuration file {path} must hold a mapping with sections "
                             f"data, model and train; it holds a {type(values).__name__}.")
     return values
+
+
+def parse_yaml(text: str, what: str) -> Any:
+    """yaml.safe_load with aliases bounded; `what` starts the error message."""
+    try:
+        return yaml.load(text, Loader=BoundedLoader)
+    except yaml.YAMLError as err:
+        raise DensekitError(f"{what} is not valid YAML: {clip(str(err), 400)}") from None
+    except RecursionError:
+        raise DensekitError(f"{what} is nested too deeply to read.") from None
+
+
+MAX_NODES = 100_000  # a configuration has a few hundred; aliases may not multiply them past this
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """SafeLoader that refuses documents whose aliases expand past MAX_NODES nodes (the
+    "billion laughs": nine nested aliases of nine make 9**9 values from 90 lines), and aliases
+    that refer to themselves, before anything is built from them."""
+
+    def compose_document(self):
+        node = super().compose_document()
+        expanded_size(node, {}, set())
+        return node
+
+
+def expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
+    """Nodes in `node` once every alias is replaced by a copy of its anchor."""
+    if id(node) in sizes:
+        return sizes[id(node)]
+    if id(node) in open_nodes:
+        raise yaml.YAMLError(f"an alias refers to itself (the anchor around line "
+                             f"{node.start_mark.line + 1}); write the value out instead")
+    open_nodes.add(id(node))
+    children: list = []
+    if isinstance(node, yaml.SequenceNode):
+        children = node.value
+    elif isinstance(node, yaml.MappingNode):
+        children = [part for pair in node.value for part in pair]
+    size = 1 + sum(expanded_size(child, sizes, open_nodes) for child in children)
+    open_nodes.discard(id(node))
+    if size > MAX_NODES:
+        raise yaml.YAMLError(f"its aliases (*name) expand to more than {MAX_NODES:,} values; "
+                             "a configuration needs far fewer: write the values out instead")
+    sizes[id(node)] = size
+    return size
 
 
 def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
@@ -225,14 +317,32 @@ def format_one(error: dict[str, Any]) -> str:
     if error["type"] == "extra_forbidden":
         parent = ".".join(loc[:-1])
         allowed = known_keys(parent)
-        return (f"unknown key '{key}' (received {received!r}). Allowed keys"
+        return (f"unknown key '{key}' (received {short(received)}). Allowed keys"
                 f"{' in ' + parent if parent else ''}: {', '.join(allowed)}."
                 f"{did_you_mean(loc[-1], allowed)}")
-    message = f"key '{key}' received {received!r}: {error['msg']}."
+    reason = clip(error["msg"].removeprefix("Value error, "), 600)
+    if error["type"] == "value_error" and isinstance(received, dict):
+        return f"in '{key}': {reason}."  # a rule across keys: the message names them
+    message = f"key '{key}' received {short(received)}: {reason}."
     expected = literal_choices(error)
     if expected and isinstance(received, str):
         message += did_you_mean(received, expected)
     return message
+
+
+BOUNDED = reprlib.Repr()  # keyword arguments arrive only in Python 3.12
+BOUNDED.maxlevel, BOUNDED.maxstring, BOUNDED.maxother, BOUNDED.maxlong = 3, 120, 120, 60
+BOUNDED.maxdict = BOUNDED.maxlist = BOUNDED.maxtuple = BOUNDED.maxset = 8
+
+
+def short(value: Any) -> str:
+    """repr of a received value, bounded in the work done and in length: a message must
+    stay one paragraph whatever was received."""
+    return clip(BOUNDED.repr(value), 200)
+
+
+def clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def literal_choices(error: dict[str, Any]) -> list[str]:
