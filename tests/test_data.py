@@ -1,5 +1,6 @@
 """Readers: IDX, CSV/TSV with and without header, NPZ; named sets; the data folder look-up."""
 
+import dataclasses
 import gzip
 
 import numpy as np
@@ -144,10 +145,22 @@ def test_bundled_sets(name, rows, features):
     assert dataset.train.x.shape == (rows, features)
 
 
-def test_splits_are_stratified_and_seeded(tmp_path):
-    a = densekit.train(data__source="iris", train__epochs=1, out=tmp_path / "a", quiet=True)
-    supports = [row["support"] for row in a.metrics["test"]["per_class"].values()]
-    assert supports == [10, 10, 10]
+def test_splits_are_stratified_and_seeded():
+    from densekit.data.split import split_dataset
+    iris = load_source(DataConfig(source="iris"))
+    # The row number as the first feature: equal features mean the same rows were chosen.
+    numbered = dataclasses.replace(iris, train=dataclasses.replace(
+        iris.train, x=np.column_stack([np.arange(150), iris.train.x])))
+
+    def rows(seed):
+        split = split_dataset(numbered, 0.2, 0.2, None, 0, False, True, seed)
+        assert np.bincount(split.test.y).tolist() == [10, 10, 10]          # stratified
+        assert np.bincount(split.validation.y).tolist() == [8, 8, 8]
+        return [part.x[:, 0].tolist() for part in (split.train, split.validation, split.test)]
+    assert rows(0) == rows(0)
+    other = rows(1)
+    assert other != rows(0) and other[2] != rows(0)[2]
+    assert sorted(sum(other, [])) == list(range(150))
 
 
 def test_kfold_folds_cover_every_row_once_and_keep_class_balance():
@@ -166,17 +179,15 @@ def test_kfold_folds_cover_every_row_once_and_keep_class_balance():
         fold_rows(rows, y, 4, 4, stratify=True, seed=0)
 
 
-def test_holdout_last_keeps_the_file_order(tmp_path):
-    from densekit.config import Config
-    from densekit.pipeline import split_holdouts
-    cfg = Config.from_dict({"data": {"source": "iris", "holdout": "last", "test_split": 0.2,
-                                     "validation_split": 0.1}})
-    dataset = load_source(cfg.data)
+def test_holdout_last_keeps_the_file_order():
+    from densekit.data.split import split_dataset
+    dataset = load_source(DataConfig(source="iris"))
     x = dataset.train.x.copy()
-    split_holdouts(dataset, cfg, stratify=True)
-    assert np.array_equal(dataset.test.x, x[-30:])          # the last 20 % of 150 rows
-    assert np.array_equal(dataset.validation.x, x[-42:-30])  # then 10 % of the 120 before them
-    assert np.array_equal(dataset.train.x, x[:-42])
+    split = split_dataset(dataset, test_split=0.2, validation_split=0.1, folds=None, fold=0,
+                          holdout_last=True, stratify=True, seed=0)
+    assert np.array_equal(split.test.x, x[-30:])          # the last 20 % of 150 rows
+    assert np.array_equal(split.validation.x, x[-42:-30])  # then 10 % of the 120 before them
+    assert np.array_equal(split.train.x, x[:-42])
 
 
 def test_standardised_pixels_have_zero_mean_and_unit_variance_and_reach_prediction(tmp_path):
