@@ -10,7 +10,10 @@ from typing import Any, Optional, Sequence
 
 import yaml
 
+from densekit import __version__
+from densekit.config import BoundedLoader, load_config, short
 from densekit.errors import DensekitError
+from densekit.outputs import check_output
 from densekit.training.interrupt import TrainingInterrupted
 
 # flag -> dotted configuration key. Values are passed as text and validated by the config.
@@ -21,6 +24,7 @@ TRAIN_FLAGS = {
     "--validation-data": ("data.validation", "separate labelled validation file"),
     "--label": ("data.label", "label column of a table: name, or index from 0; a,b,c: one 0/1 column per label (multilabel)"),
     "--task": ("data.task", "binary | multiclass | multilabel | regression (default: inferred)"),
+    "--missing": ("data.missing", "gaps in a table: error (refuse), mean, median, most_frequent, zero"),
     "--validation-split": ("data.validation_split", "fraction held out for validation (0.2)"),
     "--test-split": ("data.test_split", "fraction held out for testing when the data has no test part (0.2)"),
     "--hidden": ("model.hidden", "hidden layer widths, e.g. 128,64; 'none' for a linear model"),
@@ -32,7 +36,7 @@ TRAIN_FLAGS = {
     "--label-smoothing": ("model.label_smoothing", "multiclass cross-entropy label smoothing"),
     "--optimizer": ("train.optimizer", "sgd, adagrad, rmsprop, adam, adamw (adam)"),
     "--lr": ("train.lr", "learning rate (0.001)"),
-    "--momentum": ("train.momentum", "momentum for sgd/rmsprop"),
+    "--momentum": ("train.momentum", "momentum for sgd/rmsprop (refused with other optimizers)"),
     "--batch-size": ("train.batch_size", "rows per step (32)"),
     "--epochs": ("train.epochs", "passes over the training data (20)"),
     "--steps": ("train.steps", "total optimizer steps; overrides --epochs"),
@@ -46,15 +50,31 @@ TRAIN_FLAGS = {
     "--device": ("train.device", "auto | cpu | cuda"),
     "--out": ("out", "run directory (default runs/<data>-<time>); never overwritten"),
 }
+FLAG_ALIASES = {"--out": ["--output", "-o"]}  # --output/-o: the name every other command uses
 SWITCHES = {"--batch-norm": ("model.batch_norm", "batch normalisation after each hidden Dense"),
-            "--nesterov": ("train.nesterov", "Nesterov momentum (sgd)"),
+            "--nesterov": ("train.nesterov", "Nesterov momentum (sgd with --momentum)"),
             "--no-bias": ("model.use_bias", "dense layers without bias")}
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="densekit", description="Train, evaluate and predict with dense neural networks.")
+    parser.add_argument("--version", action="version", version=f"densekit {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_training_commands(sub)
+    add_model_commands(sub)
+    add_report_commands(sub)
+    sub.add_parser("datasets", help="list the datasets known by name and where they are")
+    config = sub.add_parser("config", help="print the full configuration (defaults, or a file "
+                            "with flags applied) as YAML")
+    add_config_arguments(config)
+    for command in sub.choices.values():
+        if "--quiet" not in command._option_string_actions:
+            command.add_argument("--quiet", "-q", action="store_true", help="print only the result")
+    return parser
+
+
+def add_training_commands(sub) -> None:
     train = sub.add_parser("train", help="train a network and write a run directory")
     add_config_arguments(train)
     train.add_argument("--resume", action="store_true",
@@ -67,7 +87,6 @@ def build_parser() -> argparse.ArgumentParser:
                         help="continue even if the configuration or data changed")
     resume.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change a configuration key (needs --force)")
-    resume.add_argument("--quiet", "-q", action="store_true", help="print only the result")
     cv = sub.add_parser("cv", help="K-fold cross-validation: one run per fold, curves averaged")
     add_config_arguments(cv)
     cv.add_argument("--folds", type=int, default=4, help="number of folds (4)")
@@ -77,38 +96,51 @@ def build_parser() -> argparse.ArgumentParser:
                     help="then train on all the training data for the best epoch count and test it")
     summary = sub.add_parser("summary", help="print the layer table of a configuration")
     add_config_arguments(summary)
+
+
+def add_model_commands(sub) -> None:
     evaluate = sub.add_parser("evaluate", help="score a run's model on labelled data")
     evaluate.add_argument("run", help="run directory")
-    evaluate.add_argument("--data", required=True, help="labelled file, or a dataset name (its test part)")
+    evaluate.add_argument("input", nargs="?", metavar="DATA",
+                          help="labelled file, or a dataset name (its test part); or --data DATA")
+    evaluate.add_argument("--data", help="the same as DATA")
     evaluate.add_argument("--json", action="store_true", help="print the metrics as JSON")
     predict = sub.add_parser("predict", help="predict with a run's model")
     predict.add_argument("run", help="run directory")
     predict.add_argument("input", help="CSV/TSV/Parquet/NPZ/NPY file of features (a label column is "
                          "ignored), or a folder of images")
     predict.add_argument("--output", "-o", help="CSV to write (default: print to the terminal)")
-    sub.add_parser("datasets", help="list the datasets known by name and where they are")
+    add_overwrite(predict)
+
+
+def add_report_commands(sub) -> None:
     report = sub.add_parser("report", help="write the HTML report of a run")
     report.add_argument("run", help="run directory, or a cross-validation folder (rewrites its cv.html)")
     report.add_argument("--skip-first", type=int, default=0, metavar="N",
                         help="drop the first N evaluations from the curves")
     report.add_argument("--smooth", type=float, default=0.0, metavar="F",
                         help="exponential smoothing of the curves, 0 (none) to 0.99")
-    report.add_argument("--output", "-o", help="HTML file (default: RUN/report.html)")
+    report.add_argument("--output", "-o", help="HTML file (default: RUN/report.html, always redrawn)")
+    add_overwrite(report)
     compare = sub.add_parser("compare", help="put several runs side by side in one HTML page")
     compare.add_argument("runs", nargs="+", help="run directories")
     compare.add_argument("--output", "-o", default="compare.html", help="HTML file (compare.html)")
-    return parser
+    add_overwrite(compare)
+
+
+def add_overwrite(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace the --output file if it exists (never a run directory's own files)")
 
 
 def add_config_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="YAML file with data/model/train sections")
     for flag, (_, help_text) in TRAIN_FLAGS.items():
-        parser.add_argument(flag, help=help_text)
+        parser.add_argument(flag, *FLAG_ALIASES.get(flag, []), help=help_text)
     for flag, (_, help_text) in SWITCHES.items():
         parser.add_argument(flag, action="store_true", help=help_text)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="any configuration key, e.g. --set train.weight_decay=0.01")
-    parser.add_argument("--quiet", "-q", action="store_true", help="print only the result")
 
 
 def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
@@ -123,7 +155,7 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     for item in args.set:
         key, sep, raw = item.partition("=")
         if not sep:
-            raise DensekitError(f"--set expects KEY=VALUE (for example train.lr=0.01); received {item!r}.")
+            raise DensekitError(f"--set expects KEY=VALUE (for example train.lr=0.01); received {short(item)}.")
         values[key.strip()] = set_value(raw)
     return values
 
@@ -131,8 +163,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
 def set_value(raw: str) -> Any:
     """A YAML scalar (numbers, booleans, lists); text YAML would misread stays as typed."""
     try:
-        parsed = yaml.safe_load(raw)
-    except yaml.YAMLError:
+        parsed = yaml.load(raw, Loader=BoundedLoader)
+    except (yaml.YAMLError, RecursionError):
         return raw
     # "|" and ">" start YAML block scalars and parse as "": a delimiter was meant.
     return raw if parsed in ("", None) and raw.strip() not in ("", "null", "~") else parsed
@@ -144,30 +176,58 @@ def flag_value(key: str, raw: str) -> Any:
     if key in ("model.activation", "data.label") and "," in raw:
         return [a.strip() for a in raw.split(",")]
     if key == "train.class_weight" and raw != "balanced":
-        parsed = yaml.safe_load(raw)
-        return {str(k): v for k, v in parsed.items()} if isinstance(parsed, dict) else raw
+        return class_weight_value(raw)
     return raw
+
+
+def class_weight_value(raw: str) -> dict[str, Any]:
+    try:
+        parsed = yaml.load(raw, Loader=BoundedLoader)
+    except (yaml.YAMLError, RecursionError):
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise DensekitError(f"--class-weight expects 'balanced' or a mapping of label to weight "
+                            f"such as '{{0: 1, 1: 5}}'; received {short(raw)}.")
+    return {str(k): v for k, v in parsed.items()}
 
 
 def run_train(args: argparse.Namespace) -> int:
     from densekit.api import train
+    check_resume_flags(args)
     result = train(args.config, quiet=args.quiet, resume=args.resume, force=args.force,
-                   **overrides_from(args))
+                   handle_signals=True, **overrides_from(args))
     print_result(result, args.quiet)
     return 0
 
 
+def check_resume_flags(args: argparse.Namespace) -> None:
+    """--resume and --force would otherwise be ignored without a word."""
+    if args.force and not args.resume:
+        raise DensekitError("--force only applies with --resume (continue a run even though its "
+                            "configuration or data changed). Add --resume --out RUN, or remove --force.")
+    if args.resume and not args.out and not load_config(args.config, overrides_from(args)).out:
+        raise DensekitError("--resume continues the run directory given by --out, and none was "
+                            "given. Add --out RUN (or use `densekit resume RUN`).")
+
+
 def run_resume(args: argparse.Namespace) -> int:
     from densekit.api import resume
-    result = resume(args.run, force=args.force, quiet=args.quiet, **overrides_from(args))
+    run = Path(args.run)
+    if not run.is_dir():
+        what = "is a file, not a run directory" if run.exists() else "does not exist"
+        raise DensekitError(f"Cannot resume {run}: the folder {what}. Give the run directory "
+                            "that `densekit train` printed, e.g. runs/digits-….")
+    result = resume(args.run, force=args.force, quiet=args.quiet, handle_signals=True,
+                    **overrides_from(args))
     print_result(result, args.quiet)
     return 0
 
 
 def print_result(result, quiet: bool) -> None:
     if quiet:  # otherwise the library already logged these lines
-        from densekit.session import headline
-        print(headline(result.metrics, result.task))
+        from densekit.outcome import headline
+        from densekit.tasks import KINDS
+        print(headline(result.metrics, KINDS[result.task].main_metric))
         print(f"run directory: {result.run_dir}")
 
 
@@ -180,7 +240,8 @@ def run_summary(args: argparse.Namespace) -> int:
 def run_cv(args: argparse.Namespace) -> int:
     from densekit.api import cross_validate
     result = cross_validate(args.config, folds=args.folds, retrain=args.retrain,
-                            monitor=args.monitor, quiet=args.quiet, **overrides_from(args))
+                            monitor=args.monitor, quiet=args.quiet, handle_signals=True,
+                            **overrides_from(args))
     mean, std = result.summary["mean"], result.summary["std"]
     shown = [k for k in ("loss", "accuracy", "mae", "subset_accuracy") if k in mean]
     print("validation over {} folds: {}".format(len(result.folds), ", ".join(
@@ -195,23 +256,41 @@ def run_cv(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_config(args: argparse.Namespace) -> int:
+    print(load_config(args.config, overrides_from(args)).to_yaml(), end="")
+    return 0
+
+
 def run_evaluate(args: argparse.Namespace) -> int:
     from densekit.api import evaluate
-    metrics = evaluate(args.run, args.data)
+    metrics = evaluate(args.run, evaluation_data(args))
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
-        print_metrics(metrics)
+        print_metrics(metrics, per_class=not args.quiet)
     return 0
+
+
+def evaluation_data(args: argparse.Namespace) -> str:
+    """`evaluate RUN DATA`, as predict reads its input; `--data DATA` still works."""
+    if args.input and args.data and args.input != args.data:
+        raise DensekitError(f"evaluate received its data twice: {short(args.input)} and --data "
+                            f"{short(args.data)}. Give one: densekit evaluate RUN DATA.")
+    if not (args.input or args.data):
+        raise DensekitError("evaluate needs labelled data: densekit evaluate RUN test.csv, or a "
+                            "dataset name such as digits (its test part).")
+    return args.input or args.data
 
 
 def run_predict(args: argparse.Namespace) -> int:
     from densekit.api import load
+    if args.output:  # before the work: a refused output must not cost a prediction
+        check_output(args.output, args.overwrite)
     predictor = load(args.run)
     source = Path(args.input)
     if source.is_dir():  # a folder of images: say which file each prediction is for
         from densekit.data.images import images_to_predict
-        part, names = images_to_predict(source, predictor.meta.get("image_shape"))
+        part, names = images_to_predict(source, predictor.card.image_shape)
     else:
         part, names = predictor.read_features(source, require_label=False), None
     table = predictor.frame(part.x)
@@ -220,7 +299,8 @@ def run_predict(args: argparse.Namespace) -> int:
     if args.output:
         from densekit.rundir.files import atomic_write
         atomic_write(Path(args.output), table.to_csv(index=False).encode())
-        print(f"wrote {len(table):,} predictions to {args.output}")
+        if not args.quiet:
+            print(f"wrote {len(table):,} predictions to {args.output}")
     else:
         print(table.to_string(index=False, max_rows=40))
     return 0
@@ -228,7 +308,9 @@ def run_predict(args: argparse.Namespace) -> int:
 
 def run_datasets(args: argparse.Namespace) -> int:
     from densekit.data.catalog import listing
-    print(listing())
+    table = listing()
+    # quiet: the names only (the first column, under the header), for scripts
+    print("\n".join(line.split()[0] for line in table.splitlines()[1:]) if args.quiet else table)
     return 0
 
 
@@ -240,23 +322,23 @@ def run_report(args: argparse.Namespace) -> int:
         raise DensekitError(f"--skip-first must be 0 or more; received {args.skip_first}.")
     if (Path(args.run) / "cv.json").exists():  # a cross-validation folder: its own page
         from densekit.report.crossval import build_cv_report
-        print(f"report: {build_cv_report(Path(args.run))}")
+        print(f"report: {build_cv_report(Path(args.run), args.output, args.overwrite)}")
         return 0
-    print(f"report: {build_report(args.run, args.skip_first, args.smooth, args.output)}")
+    print(f"report: {build_report(args.run, args.skip_first, args.smooth, args.output, args.overwrite)}")
     return 0
 
 
 def run_compare(args: argparse.Namespace) -> int:
     from densekit.report import build_comparison
-    print(f"comparison: {build_comparison(args.runs, args.output)}")
+    print(f"comparison: {build_comparison(args.runs, args.output, args.overwrite)}")
     return 0
 
 
-def print_metrics(metrics: dict[str, Any]) -> None:
+def print_metrics(metrics: dict[str, Any], per_class: bool = True) -> None:
     for key, value in metrics.items():
         if isinstance(value, float):
             print(f"{key:<18}{value:.4f}")
-    per_class = metrics.get("per_class") or metrics.get("per_label")
+    per_class = per_class and (metrics.get("per_class") or metrics.get("per_label"))
     if per_class:
         print(f"\n{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")
         for name, row in per_class.items():
@@ -267,7 +349,7 @@ def print_metrics(metrics: dict[str, Any]) -> None:
 
 COMMANDS = {"train": run_train, "resume": run_resume, "cv": run_cv, "summary": run_summary,
             "evaluate": run_evaluate, "predict": run_predict, "report": run_report,
-            "compare": run_compare, "datasets": run_datasets}
+            "compare": run_compare, "datasets": run_datasets, "config": run_config}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:

@@ -10,6 +10,7 @@ from typing import Optional
 import jinja2
 
 from densekit.errors import DensekitError
+from densekit.outputs import check_output
 from densekit.report import sections
 from densekit.rundir.files import atomic_write
 
@@ -21,9 +22,11 @@ RUN_FILES = ["config.yaml", "history.jsonl", "run.json", "metrics.json", "model.
 
 
 def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.0,
-                 output: Optional[str | Path] = None) -> Path:
-    """Write RUN/report.html (or `output`) and return its path."""
+                 output: Optional[str | Path] = None, overwrite: bool = False) -> Path:
+    """Write RUN/report.html (or `output`, which must not exist unless overwrite=True) and
+    return its path."""
     run = check_run(run_dir)
+    path = check_output(output or run / "report.html", overwrite, own=run / "report.html")
     view = sections.RunView.read(run)
     context = {
         "title": f"densekit report — {run.name}", "run_name": run.name, "generated": now(),
@@ -40,22 +43,21 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
         "first_predictions": sections.first_predictions(view),
         "regression": sections.regression(view),
     }
-    path = Path(output) if output else run / "report.html"
     atomic_write(path, TEMPLATES.get_template("report.html.j2").render(**context).encode())
     return path
 
 
-def build_comparison(run_dirs: list[str | Path], output: str | Path) -> Path:
+def build_comparison(run_dirs: list[str | Path], output: str | Path, overwrite: bool = False) -> Path:
     """One page that puts runs side by side: shared-axis curves, one metrics table, weights."""
     if len(run_dirs) < 2:
         raise DensekitError("compare needs at least two run directories.")
+    path = check_output(output, overwrite)
     views = [sections.RunView.read(check_run(r)) for r in run_dirs]
     context = {"title": "densekit comparison", "generated": now(),
                "runs": [v.path.name for v in views],
                "curves": sections.compared_curves(views),
                "table": sections.compared_metrics(views),
                "weights": [(v.path.name, sections.first_layer_weights(v, units=16)) for v in views]}
-    path = Path(output)
     atomic_write(path, TEMPLATES.get_template("compare.html.j2").render(**context).encode())
     return path
 

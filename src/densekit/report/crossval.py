@@ -5,14 +5,18 @@ chosen epoch, the per-fold table, and the final model's test figures when it was
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
+from densekit.outputs import check_output
 from densekit.report import TEMPLATES, now, plots
-from densekit.rundir.files import RunDir, atomic_write, read_json
+from densekit.rundir.files import atomic_write, read_json
+from densekit.rundir.run import RunDir
 
 SMOOTHING = 0.9  # the Boston-housing chapter's factor
 
 
-def build_cv_report(cv_dir: Path) -> Path:
+def build_cv_report(cv_dir: Path, output: Optional[str | Path] = None, overwrite: bool = False) -> Path:
+    path = check_output(output or cv_dir / "cv.html", overwrite, own=cv_dir / "cv.html")
     summary = read_json(cv_dir / "cv.json")
     folds = [RunDir(cv_dir / name).read_history() for name in summary["folds"]]
     monitor, curve = summary["monitor"], summary["mean_curve"]
@@ -25,7 +29,6 @@ def build_cv_report(cv_dir: Path) -> Path:
                     smoothed_figure(curve, monitor, skip, summary["best_epoch"]),
                     mean_loss_figure(curve)],
     }
-    path = cv_dir / "cv.html"
     atomic_write(path, TEMPLATES.get_template("crossval.html.j2").render(**context).encode())
     return path
 
