@@ -7,7 +7,6 @@ from pathlib import Path
 from densekit.config import DataConfig
 from densekit.data.dataset import Dataset
 from densekit.data.npz import load_npz
-from densekit.data.parts import read_part  # noqa: F401  (its old home)
 from densekit.data.tablefile import load_table
 from densekit.errors import DensekitError
 

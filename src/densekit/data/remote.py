@@ -31,7 +31,6 @@ K49_CLASSES = ("a i u e o ka ki ku ke ko sa shi su se so ta chi tsu te to na ni 
 REUTERS_TOPICS = 46
 BOSTON_FEATURES = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX",
                    "PTRATIO", "B", "LSTAT"]
-PIXELS_28 = [f"pixel_{i}" for i in range(784)]
 
 
 def remote_files(entry: NamedSet) -> list[RemoteFile]:
@@ -58,11 +57,18 @@ def local_paths(entry: NamedSet) -> list[Path]:
     return [folder / name for name in entry.filenames]
 
 
-def load_idx_set(entry: NamedSet, options: dict[str, Any]) -> Dataset:
+def load_fashion(entry: NamedSet, options: dict[str, Any]) -> Dataset:
+    return load_idx_set(entry, options, FASHION_CLASSES)
+
+
+def load_kmnist(entry: NamedSet, options: dict[str, Any]) -> Dataset:
+    return load_idx_set(entry, options, KMNIST_CLASSES)
+
+
+def load_idx_set(entry: NamedSet, options: dict[str, Any], classes: list[str]) -> Dataset:
     """Four gzip IDX files: train/test images and labels (Fashion-MNIST, Kuzushiji-MNIST)."""
     no_options(entry.name, options)
     x_train, y_train, x_test, y_test = (read_idx(path) for path in local_paths(entry))
-    classes = FASHION_CLASSES if entry.name == "fashion-mnist" else KMNIST_CLASSES
     return images_28(entry.name, Part(flat(x_train), y_train), Part(flat(x_test), y_test), classes)
 
 
@@ -85,8 +91,12 @@ def flat(images: np.ndarray) -> np.ndarray:
 
 
 def images_28(name: str, train: Part, test: Part, classes: list[str]) -> Dataset:
-    return Dataset(name, train, test=test, kind="image", feature_names=PIXELS_28,
+    return Dataset(name, train, test=test, kind="image", feature_names=pixel_names(),
                    image_shape=(28, 28), class_names=dict(enumerate(classes)))
+
+
+def pixel_names() -> list[str]:
+    return [f"pixel_{i}" for i in range(784)]  # a new list per dataset: callers may change it
 
 
 def only_array(path: Path) -> np.ndarray:
@@ -123,7 +133,7 @@ def load_mnist_csv(entry: NamedSet, options: dict[str, Any]) -> Dataset:
                                 f"{table.dtype}. Download it again.")
     return Dataset(entry.name, label_first(sample[:7500]), validation=label_first(sample[7500:10000]),
                    test=label_first(test), kind="image", image_shape=(28, 28),
-                   feature_names=PIXELS_28, class_names={i: str(i) for i in range(10)})
+                   feature_names=pixel_names(), class_names={i: str(i) for i in range(10)})
 
 
 def label_first(rows: np.ndarray) -> Part:
