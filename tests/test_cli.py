@@ -256,3 +256,18 @@ def test_evaluate_needs_data_once(capsys, iris_run, tmp_path):
     run, csv = iris_run
     refused(capsys, "evaluate", run, says=["evaluate needs labelled data", "densekit evaluate"])
     refused(capsys, "evaluate", run, csv, "--data", tmp_path / "other.csv", says=["twice"])
+
+
+def test_summary_columns_stay_apart_with_batch_norm(capsys):
+    code, out, err = run_cli(capsys, "summary", "--data", "iris", "--hidden", "8,8", "--batch-norm")
+    assert code == 0, err
+    lines = out.splitlines()
+    header = next(line for line in lines if line.startswith("Layer (type)"))
+    shape_at, params_end = header.index("Output Shape"), len(header)
+    rows = [line for line in lines if "(None, " in line]
+    assert any("batch_normalization_1 (BatchNormalization)" in row for row in rows)
+    for row in rows:
+        assert row[shape_at - 1] == " " and row[shape_at:].startswith("(None, "), row
+        assert len(row) == params_end and row.split()[-1] in ("40", "32", "0", "72", "27"), row
+    rule = next(line for line in lines if line.startswith("─"))
+    assert len(rule) == params_end

@@ -155,13 +155,20 @@ def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
 
 
 def format_summary(rows: list[LayerRow], title: str = "densekit model") -> str:
-    lines = [f'Model: "{title}"', "─" * 64,
-             f"{'Layer (type)':<32}{'Output Shape':<20}{'Param #':>12}", "─" * 64]
-    for r in rows:
-        shape = "(" + ", ".join(str(s) for s in r.shape) + ")"
-        lines.append(f"{r.name + ' (' + r.kind + ')':<32}{shape:<20}{r.params:>12,}")
+    # Columns as wide as their longest cell: "batch_normalization_1 (BatchNormalization)"
+    # is 42 characters and must not run into the shape.
+    layers = [f"{r.name} ({r.kind})" for r in rows]
+    shapes = ["(" + ", ".join(str(s) for s in r.shape) + ")" for r in rows]
+    counts = [f"{r.params:,}" for r in rows]
+    name_w = max(len(x) for x in layers + ["Layer (type)"]) + 2
+    shape_w = max(len(x) for x in shapes + ["Output Shape"]) + 2
+    count_w = max(len(x) for x in counts + ["Param #"]) + 2
+    rule = "─" * (name_w + shape_w + count_w)
+    lines = [f'Model: "{title}"', rule,
+             f"{'Layer (type)':<{name_w}}{'Output Shape':<{shape_w}}{'Param #':>{count_w}}", rule]
+    lines += [f"{a:<{name_w}}{b:<{shape_w}}{c:>{count_w}}" for a, b, c in zip(layers, shapes, counts)]
     total = sum(r.params for r in rows)
     trainable = sum(r.trainable for r in rows)
-    lines += ["─" * 64, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
+    lines += [rule, f"Total params: {total:,}", f"Trainable params: {trainable:,}",
               f"Non-trainable params: {total - trainable:,}"]
     return "\n".join(lines)
