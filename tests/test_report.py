@@ -12,7 +12,7 @@ from sklearn.datasets import load_diabetes, load_digits
 
 import densekit
 from densekit.report import build_comparison, build_report
-from densekit.rundir.files import RunDir
+from densekit.rundir.run import RunDir
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed")
@@ -179,3 +179,21 @@ def test_weight_snapshots_keep_the_first_layer_at_the_chosen_steps(tmp_path):
     assert not torch.equal(shots[0][1], shots[1][1])  # training moved the weights between them
     page = (result.run_dir / "report.html").read_text()
     assert "first-layer weights at step 10" in page and "first-layer weights at step 50" in page
+
+
+@pytest.mark.parametrize("damage", ["object array", "truncated", "no scores"])
+def test_unreadable_predictions_are_reported_as_damaged_not_a_traceback(digits_run, tmp_path, cli, damage):
+    run = tmp_path / "damaged"
+    shutil.copytree(digits_run, run)
+    npz = run / "predictions.npz"
+    if damage == "object array":  # would need pickle to read: np.load(allow_pickle=False) raises
+        np.savez(npz, split=np.array("test"), y=np.array([[1], "a"], dtype=object), scores=np.zeros((2, 10)))
+    elif damage == "truncated":
+        npz.write_bytes(npz.read_bytes()[:200])
+    else:
+        np.savez(npz, split=np.array("test"), y=np.zeros(3))
+    code, out, err = cli("report", run)
+    assert code == 0 and "Traceback" not in err, err
+    html = (run / "report.html").read_text()
+    assert "could not be read" in html and "predictions.npz" in html
+    assert "First 20 predictions" not in html and "Learning curves" in html

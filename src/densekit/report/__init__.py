@@ -31,6 +31,7 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
     context = {
         "title": f"densekit report — {run.name}", "run_name": run.name, "generated": now(),
         "missing": [name for name in RUN_FILES if not (run / name).exists()],
+        "damaged": view.damaged,
         "info": view.info, "config_text": view.config_text,
         "summary": sections.summary_rows(view), "balance": sections.class_balance(view),
         "curves": sections.learning_curves(view, skip_first, smoothing),

@@ -11,14 +11,13 @@ import numpy as np
 
 from densekit.config import ModelConfig
 from densekit.errors import DensekitError
-from densekit.tasks.metrics import class_probabilities, predicted_classes, true_classes
 from densekit.nn.model import summarise
 from densekit.report import plots
 from densekit.rundir.evidence import FIRST, load_predictions
-from densekit.rundir.files import RunDir
-from densekit.tasks.kinds import Targets
+from densekit.rundir.card import ModelCard
+from densekit.rundir.run import RunDir
+from densekit.tasks import SingleLabel, Task, task_from_json
 
-MAIN_METRIC = {"regression": "mae", "multilabel": "subset_accuracy"}  # otherwise accuracy
 MAX_HEATMAP_CLASSES = 49   # Kuzushiji-49 still gets a readable heatmap; beyond: top confusions
 
 
@@ -31,37 +30,42 @@ class RunView:
     config_text: str = ""
     history: list[dict] = field(default_factory=list)
     metrics: dict = field(default_factory=dict)
-    meta: Optional[dict] = None
+    card: Optional[ModelCard] = None
     weights: Optional[dict] = None
     predictions: Optional[dict] = None
+    damaged: list[str] = field(default_factory=list)  # present but unreadable
 
     @classmethod
     def read(cls, path: Path) -> "RunView":
         view = cls(path)
         view.info = read_json_or_empty(path / "run.json")
         config = path / "config.yaml"
-        view.config_text = config.read_text() if config.exists() else ""
+        view.config_text = config.read_text(errors="replace") if config.exists() else ""
         view.history = RunDir(path).read_history()
         view.metrics = read_json_or_empty(path / "metrics.json")
         if (path / "model.json").exists():
             try:
-                view.meta, view.weights = RunDir(path).load_model_files()
+                view.card, view.weights = RunDir(path).load_model()
             except DensekitError:
-                view.meta = view.weights = None  # reported as missing/damaged in the page
+                view.card = view.weights = None
+                view.damaged.append("model.json / model.safetensors")
         view.predictions = load_predictions(path)
+        if view.predictions is None and (path / "predictions.npz").exists():
+            view.damaged.append("predictions.npz")
         return view
 
     @property
-    def targets(self) -> Optional[Targets]:
-        return Targets.from_json(self.meta["targets"]) if self.meta else None
+    def targets(self) -> Optional[Task]:
+        return task_from_json(self.card.targets) if self.card else None
 
     @property
     def task(self) -> str:
-        return self.info.get("task") or (self.meta or {}).get("targets", {}).get("task", "multiclass")
+        return self.info.get("task") or (self.card.targets["task"] if self.card else "multiclass")
 
     @property
     def main_metric(self) -> str:
-        return MAIN_METRIC.get(self.task, "accuracy")
+        task = self.targets
+        return task.main_metric if task is not None else "accuracy"
 
 
 def read_json_or_empty(path: Path) -> dict:
@@ -75,10 +79,11 @@ def read_json_or_empty(path: Path) -> dict:
 
 
 def summary_rows(view: RunView) -> Optional[dict]:
-    if not view.meta:
+    if not view.card:
         return None
-    rows = summarise(view.meta["n_inputs"], view.meta["n_outputs"], ModelConfig(**view.meta["model"]),
-                     tuple(view.meta["image_shape"]) if view.meta.get("image_shape") else None)
+    card = view.card
+    rows = summarise(card.n_inputs, card.n_outputs, ModelConfig(**card.model),
+                     tuple(card.image_shape) if card.image_shape else None)
     total = sum(r.params for r in rows)
     trainable = sum(r.trainable for r in rows)
     return {"rows": rows, "total": total, "trainable": trainable}
@@ -159,7 +164,7 @@ def compared_metrics(views: list[RunView]) -> dict:
 def confusion(view: RunView) -> Optional[dict]:
     split = "test" if "test" in view.metrics else "validation"
     matrix = view.metrics.get(split, {}).get("confusion_matrix")
-    if matrix is None or not view.meta:
+    if matrix is None or not view.card:
         return None
     matrix = np.asarray(matrix)
     names = view.targets.class_names
@@ -190,7 +195,7 @@ def most_confused(matrix: np.ndarray, names: list[str]) -> list[tuple[str, str, 
 
 
 def image_shape(view: RunView) -> Optional[tuple[int, int]]:
-    shape = (view.meta or {}).get("image_shape")
+    shape = view.card.image_shape if view.card else None
     if not shape or len(shape) < 2:
         return None
     return int(shape[0]), int(shape[1])
@@ -232,7 +237,7 @@ def example_images(view: RunView) -> Optional[tuple[np.ndarray, np.ndarray]]:
 def gallery(view: RunView) -> Optional[str]:
     """Misclassified examples with the highest loss: true label, predicted label, probability."""
     examples = example_images(view)
-    if examples is None or view.task not in ("binary", "multiclass"):
+    if examples is None or not isinstance(view.targets, SingleLabel):
         return None
     rows, images = examples
     worst = slice(min(FIRST, len(view.predictions["y"])), None)
@@ -244,8 +249,8 @@ def gallery(view: RunView) -> Optional[str]:
 
 def caption(view: RunView, row: int) -> str:
     t, p = view.targets, view.predictions
-    truth = true_classes(t, p["y"][row:row + 1])[0]
-    proba = class_probabilities(t, p["scores"][row:row + 1].astype(np.float32))[0]
+    truth = t.true_classes(p["y"][row:row + 1])[0]
+    proba = t.class_probabilities(p["scores"][row:row + 1].astype(np.float32))[0]
     pred = int(proba.argmax())
     return f"true {t.class_names[truth]}\npred {t.class_names[pred]} ({proba[pred]:.2f})"
 
@@ -253,11 +258,11 @@ def caption(view: RunView, row: int) -> str:
 def first_predictions(view: RunView) -> Optional[dict]:
     """The first predictions beside the true labels, with images when the data has them."""
     p, t = view.predictions, view.targets
-    if p is None or t is None or t.task not in ("binary", "multiclass"):
+    if p is None or not isinstance(t, SingleLabel):
         return None
     n = min(FIRST, len(p["y"]))
-    truth = true_classes(t, p["y"][:n])
-    pred = predicted_classes(t, p["scores"][:n].astype(np.float32))
+    truth = t.true_classes(p["y"][:n])
+    pred = t.predicted_classes(p["scores"][:n].astype(np.float32))
     rows = [{"row": i, "true": t.class_names[a], "pred": t.class_names[b], "ok": a == b}
             for i, (a, b) in enumerate(zip(truth, pred))]
     examples = example_images(view)
@@ -270,7 +275,7 @@ def first_predictions(view: RunView) -> Optional[dict]:
 
 def regression(view: RunView) -> Optional[dict]:
     p = view.predictions
-    if p is None or view.task != "regression":
+    if p is None or view.targets is None or view.targets.is_classifier:
         return None
     actual, predicted = p["y"][:, 0], p["scores"][:, 0].astype(np.float64)
     scatter, residuals = plots.regression_plots(actual, predicted)

@@ -8,52 +8,40 @@ predictions.npz: plain numeric arrays, read back with allow_pickle=False.
 from __future__ import annotations
 
 import io
+import zipfile
+import zlib
 from pathlib import Path
 from typing import Optional
 
 import numpy as np
 
-from densekit.training.evaluation import Resident, outputs
-from densekit.tasks.losses import probabilities
-from densekit.tasks.metrics import class_probabilities, predicted_classes, true_classes
 from densekit.rundir.files import atomic_write
+from densekit.tasks import SingleLabel, Task
 
 GALLERY = 24       # misclassified examples with the highest loss
 FIRST = 20         # the first predictions beside the true labels (as the Kuzushiji homework)
 FLOAT16_ABOVE = 2_000_000  # probability cells; beyond this, half precision keeps the file small
 
 
-def save_predictions(run_path: Path, model, prepared) -> None:
-    split, data = held_out(prepared)
-    if data is None:
-        return
-    targets = prepared.targets
-    scores = probabilities(targets, outputs(model, prepared.prep, data.x)).cpu().numpy()
-    y = targets.to_label_units(data.y.cpu().numpy())
+def save_predictions(run_path: Path, split: str, y: np.ndarray, scores: np.ndarray,
+                     examples: Optional[tuple[np.ndarray, np.ndarray]] = None) -> None:
+    """y in label units, scores as probabilities or values; examples: (rows, their pixels)."""
     arrays = {"split": np.array(split), "y": y,
               "scores": scores.astype(np.float16) if scores.size > FLOAT16_ABOVE else scores}
-    if prepared.dataset.kind == "image":
-        rows = example_rows(targets, y, scores)
-        arrays["example_rows"] = rows
-        arrays["example_x"] = data.x[rows].cpu().numpy()
+    if examples is not None:
+        arrays["example_rows"], arrays["example_x"] = examples
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write(run_path / "predictions.npz", buffer.getvalue())
 
 
-def held_out(prepared) -> tuple[str, Optional[Resident]]:
-    if prepared.test is not None:
-        return "test", prepared.test
-    return "validation", prepared.validation
-
-
-def example_rows(targets, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
+def example_rows(task: Task, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """The first rows, then the misclassified rows with the highest loss."""
     first = np.arange(min(FIRST, len(y)))
-    if targets.task not in ("binary", "multiclass"):
+    if not isinstance(task, SingleLabel):
         return first
-    truth, pred = true_classes(targets, y), predicted_classes(targets, scores)
-    proba = class_probabilities(targets, scores.astype(np.float32))
+    truth, pred = task.true_classes(y), task.predicted_classes(scores)
+    proba = task.class_probabilities(scores.astype(np.float32))
     loss = -np.log(np.clip(proba[np.arange(len(truth)), truth], 1e-7, 1.0))
     wrong = np.flatnonzero(truth != pred)
     worst = wrong[np.argsort(-loss[wrong])][:GALLERY]
@@ -61,8 +49,24 @@ def example_rows(targets, y: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def load_predictions(run_path: Path) -> Optional[dict[str, np.ndarray]]:
+    """The saved held-out predictions; None when absent, and None too when unreadable: an
+    object array (it would need pickle), a damaged or truncated archive, or arrays missing or
+    of different lengths. The report says which (a run's evidence may be damaged; its report
+    must still be drawn)."""
     path = run_path / "predictions.npz"
     if not path.exists():
         return None
-    with np.load(path, allow_pickle=False) as archive:
-        return {key: archive[key] for key in archive.files}
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except (ValueError, OSError, EOFError, KeyError, zipfile.BadZipFile, zlib.error):
+        return None
+    return arrays if usable_predictions(arrays) else None
+
+
+def usable_predictions(arrays: dict[str, np.ndarray]) -> bool:
+    if not all(key in arrays for key in ("split", "y", "scores")):
+        return False
+    y, scores = arrays["y"], arrays["scores"]
+    numeric = y.dtype.kind in "biuf" and scores.dtype.kind in "biuf"
+    return numeric and y.ndim >= 1 and scores.ndim == 2 and len(y) == len(scores)
