@@ -69,6 +69,7 @@ def test_multilabel_report_has_per_label_metrics(tmp_path):
                          out=tmp_path / "run", quiet=True).run_dir
     html = (run / "report.html").read_text()
     assert "Per class — test" in html and "label_1" in html and "hamming loss" in html
+    assert "ROC and precision-recall (test)" in html and "<td>label_0</td>" in html
 
 
 def test_binary_report_without_validation_data(tmp_path):
@@ -197,3 +198,61 @@ def test_unreadable_predictions_are_reported_as_damaged_not_a_traceback(digits_r
     html = (run / "report.html").read_text()
     assert "could not be read" in html and "predictions.npz" in html
     assert "First 20 predictions" not in html and "Learning curves" in html
+
+
+def test_epoch_ticks_are_whole_numbers():
+    from densekit.report.plots import curves_figure
+    figure = curves_figure({"validation": ([1, 2, 3], [0.5, 0.4, 0.3])}, "loss", "loss")
+    ticks = [t for t in figure.axes[0].get_xticks() if 1 <= t <= 3]
+    assert ticks == [1, 2, 3]
+
+
+def test_the_weight_grid_says_which_units_it_shows(digits_run):
+    html = (digits_run / "report.html").read_text()
+    assert "the first 64 of 128 units of the first hidden layer" in html
+
+
+def test_binary_report_has_roc_and_precision_recall_with_their_areas(tmp_path):
+    from sklearn.metrics import average_precision_score, roc_auc_score
+    run = densekit.train(data__source="breast-cancer", train__epochs=3, out=tmp_path / "run", quiet=True).run_dir
+    html = (run / "report.html").read_text()
+    with np.load(run / "predictions.npz") as p:
+        y, positive = p["y"].reshape(-1), p["scores"][:, 0]
+    assert "ROC and precision-recall (test)" in html and 'alt="ROC curve"' in html
+    assert f"<td>{roc_auc_score(y, positive):.3f}</td>" in html
+    # the trapezoid area under the precision-recall steps, close to average precision
+    section = html[html.index("ROC and precision-recall (test)"):]
+    pr_auc = float(re.search(r"<td>benign</td><td>[\d.]+</td><td>([\d.]+)</td>", section).group(1))
+    assert pr_auc == pytest.approx(average_precision_score(y, positive), abs=0.02)
+
+
+def test_multiclass_and_regression_reports_have_no_roc(digits_run):
+    assert "ROC" not in (digits_run / "report.html").read_text()
+
+
+def test_compare_lists_the_settings_that_differ(digits_run, tmp_path):
+    other = densekit.train(data__source="digits", model__hidden=[32], train__epochs=2, train__lr=0.001,
+                           out=tmp_path / "small", quiet=True).run_dir
+    html = build_comparison([digits_run, other], tmp_path / "c.html").read_text()
+    table = html[html.index("Settings that differ"):html.index("<h2>Metrics")]
+    assert "model.hidden" in table and "[128]" in table and "[32]" in table
+    assert "train.epochs" in table and "train.lr" not in table and "<code>out</code>" not in table
+    assert "the first 16 of 128 units" in html and "the first 16 of 32 units" in html
+
+
+def test_compare_never_draws_raw_and_standardised_losses_on_one_axis(tmp_path):
+    from densekit.report import compare
+    from densekit.report.sections import RunView
+    path = tmp_path / "diabetes.csv"
+    load_diabetes(as_frame=True).frame.to_csv(path, index=False)
+    runs = [densekit.train(data__source=str(path), data__label="target", train__epochs=2,
+                           model__standardize_target=flag, out=tmp_path / name, quiet=True).run_dir
+            for name, flag in (("raw", False), ("scaled", True))]
+    curves = compare.compared_curves([RunView.read(r) for r in runs])
+    assert curves["losses_apart"]
+    for figure in curves["figures"]:
+        if "loss" in figure["title"]:
+            assert len(figure["runs"]) == 1, figure["title"]
+    assert [f["runs"] for f in curves["figures"] if f["title"] == "val mae"] == [["raw", "scaled"]]
+    html = build_comparison(runs, tmp_path / "c.html").read_text()
+    assert "different scales" in html and "model.standardize_target" in html

@@ -11,7 +11,8 @@ import jinja2
 
 from densekit.errors import DensekitError
 from densekit.outputs import check_output
-from densekit.report import sections
+from densekit.report import compare, sections
+from densekit.report.thresholds import threshold_curves
 from densekit.rundir.files import atomic_write
 
 TEMPLATES = jinja2.Environment(
@@ -43,6 +44,7 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
         "gallery": sections.gallery(view),
         "first_predictions": sections.first_predictions(view),
         "regression": sections.regression(view),
+        "thresholds": threshold_curves(view),
     }
     atomic_write(path, TEMPLATES.get_template("report.html.j2").render(**context).encode())
     return path
@@ -54,11 +56,12 @@ def build_comparison(run_dirs: list[str | Path], output: str | Path, overwrite: 
         raise DensekitError("compare needs at least two run directories.")
     path = check_output(output, overwrite)
     views = [sections.RunView.read(check_run(r)) for r in run_dirs]
-    context = {"title": "densekit comparison", "generated": now(),
-               "runs": [v.path.name for v in views],
-               "curves": sections.compared_curves(views),
-               "table": sections.compared_metrics(views),
-               "weights": [(v.path.name, sections.first_layer_weights(v, units=16)) for v in views]}
+    labels = compare.run_labels(views)
+    context = {"title": "densekit comparison", "generated": now(), "runs": labels,
+               "settings": compare.differing_settings(views),
+               "curves": compare.compared_curves(views),
+               "table": compare.compared_metrics(views),
+               "weights": [(name, sections.first_layer_weights(v, units=16)) for name, v in zip(labels, views)]}
     atomic_write(path, TEMPLATES.get_template("compare.html.j2").render(**context).encode())
     return path
 

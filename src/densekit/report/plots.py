@@ -12,6 +12,7 @@ import matplotlib
 matplotlib.use("Agg")  # headless: no display needed, and no window ever opens
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf", "#7f7f7f"]
 
@@ -35,6 +36,12 @@ def curves(series: dict[str, tuple[list[float], list[float]]], ylabel: str, titl
            smoothing: float = 0.0, styles: Optional[dict[str, str]] = None,
            xlabel: str = "epoch") -> str:
     """One line per named series of (x, y); optional smoothing."""
+    return to_data_uri(curves_figure(series, ylabel, title, smoothing, styles, xlabel))
+
+
+def curves_figure(series: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
+                  smoothing: float = 0.0, styles: Optional[dict[str, str]] = None,
+                  xlabel: str = "epoch"):
     fig, ax = plt.subplots(figsize=(5.4, 3.4))
     for i, (name, (x, y)) in enumerate(series.items()):
         y = smooth(y, smoothing) if smoothing else y
@@ -46,7 +53,9 @@ def curves(series: dict[str, tuple[list[float], list[float]]], ylabel: str, titl
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    return to_data_uri(fig)
+    if xlabel in ("epoch", "step"):  # no "epoch 2.5" ticks on a 4-epoch run
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
 
 
 def confusion_heatmap(matrix: np.ndarray, names: list[str], normalise: bool) -> str:
@@ -136,3 +145,34 @@ def regression_plots(actual: np.ndarray, predicted: np.ndarray) -> tuple[str, st
     ax.set_ylabel("test examples")
     ax.set_title("residuals")
     return scatter, to_data_uri(fig)
+
+
+def roc_curves(lines: dict[str, tuple[np.ndarray, np.ndarray]]) -> str:
+    """ROC: true-positive rate against false-positive rate, one line per positive class."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    for i, (name, (fpr, tpr)) in enumerate(lines.items()):
+        ax.plot(fpr, tpr, color=PALETTE[i % len(PALETTE)], label=name)
+    ax.plot([0, 1], [0, 1], "--", color="gray", label="chance (AUC 0.5)")
+    ax.set_xlabel("false-positive rate")
+    ax.set_ylabel("true-positive rate (recall)")
+    ax.set_title("ROC curve")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return to_data_uri(fig)
+
+
+def precision_recall_curves(lines: dict[str, tuple[np.ndarray, np.ndarray, float]]) -> str:
+    """Precision against recall, one line per positive class; dotted: its positive rate, the
+    precision of guessing."""
+    fig, ax = plt.subplots(figsize=(4.8, 4.4))
+    for i, (name, (recall, precision, base_rate)) in enumerate(lines.items()):
+        colour = PALETTE[i % len(PALETTE)]
+        ax.plot(recall, precision, color=colour, label=name)
+        ax.axhline(base_rate, linestyle=":", color=colour, linewidth=1)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("precision-recall curve (dotted: positive rate)")
+    ax.legend(fontsize=8, loc="lower left")
+    ax.grid(alpha=0.3)
+    return to_data_uri(fig)

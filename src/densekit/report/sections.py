@@ -117,21 +117,6 @@ def learning_curves(view: RunView, skip_first: int = 0, smoothing: float = 0.0) 
     return figures
 
 
-def compared_curves(views: list[RunView]) -> list[str]:
-    """Shared axes: epochs, or steps when a run was evaluated within epochs (periods)."""
-    figures = []
-    metric = views[0].main_metric
-    by_steps = any(float(r["epoch"]) % 1 for v in views for r in v.history)
-    x_key = "step" if by_steps else "epoch"
-    for key in ("val_loss", f"val_{metric}", "train_loss"):
-        series = {v.path.name: ([r[x_key] for r in v.history if key in r],
-                                [r[key] for r in v.history if key in r]) for v in views}
-        series = {k: s for k, s in series.items() if s[0]}
-        if series:
-            figures.append(plots.curves(series, key.replace("_", " "), key.replace("_", " "), xlabel=x_key))
-    return figures
-
-
 # ------------------------------------------------------------------ metrics
 
 
@@ -143,22 +128,6 @@ def metric_tables(view: RunView) -> list[dict]:
         per_class = figures.get("per_class") or figures.get("per_label")
         tables.append({"split": split, "scalars": scalars, "per_class": per_class})
     return tables
-
-
-def compared_metrics(views: list[RunView]) -> dict:
-    keys = ["accuracy", "loss", "f1_macro", "mae", "rmse", "r2", "subset_accuracy", "f1_micro"]
-    columns = []
-    for split in ("validation", "test"):
-        for key in keys:
-            if any(key in v.metrics.get(split, {}) for v in views):
-                columns.append((split, key))
-    rows = []
-    for v in views:
-        params = summary_rows(v)
-        rows.append({"name": v.path.name, "cells": [v.metrics.get(s, {}).get(k) for s, k in columns],
-                     "params": params["total"] if params else None,
-                     "steps": v.info.get("steps"), "seconds": v.info.get("train_seconds")})
-    return {"columns": [f"{s} {k}" for s, k in columns], "rows": rows}
 
 
 def confusion(view: RunView) -> Optional[dict]:
@@ -201,12 +170,19 @@ def image_shape(view: RunView) -> Optional[tuple[int, int]]:
     return int(shape[0]), int(shape[1])
 
 
-def first_layer_weights(view: RunView, units: int = 64) -> Optional[str]:
-    """Each first-layer unit's incoming weights as an image (the crash course's Task 3)."""
+def first_layer_weights(view: RunView, units: int = 64) -> Optional[dict]:
+    """Each first-layer unit's incoming weights as an image (the crash course's Task 3), and
+    which units those are: the grid shows the first `units` of the layer's."""
     if view.weights is None:
         return None
-    key = "body.0.weight" if "body.0.weight" in view.weights else "head.weight"
-    return weight_images(view, view.weights[key], units)
+    hidden = "body.0.weight" in view.weights
+    weight = view.weights["body.0.weight" if hidden else "head.weight"]
+    image = weight_images(view, weight, units)
+    if image is None:
+        return None
+    total = int(weight.shape[0])
+    return {"image": image, "shown": min(units, total), "total": total,
+            "layer": "first hidden layer" if hidden else "output layer (a linear model)"}
 
 
 def weight_snapshots(view: RunView, units: int = 16) -> list[tuple[int, str]]:
