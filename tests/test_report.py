@@ -256,3 +256,11 @@ def test_compare_never_draws_raw_and_standardised_losses_on_one_axis(tmp_path):
     assert [f["runs"] for f in curves["figures"] if f["title"] == "val mae"] == [["raw", "scaled"]]
     html = build_comparison(runs, tmp_path / "c.html").read_text()
     assert "different scales" in html and "model.standardize_target" in html
+
+
+def test_a_run_keeps_its_colour_in_a_figure_where_another_run_is_missing():
+    from matplotlib.colors import to_hex
+    from densekit.report.plots import PALETTE, curves_figure
+    colours = {"a": PALETTE[0], "b": PALETTE[1]}
+    figure = curves_figure({"b": ([1, 2], [0.5, 0.4])}, "loss", "loss", colours=colours)
+    assert to_hex(figure.axes[0].lines[0].get_color()) == PALETTE[1]

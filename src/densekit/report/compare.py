@@ -69,6 +69,7 @@ def compared_curves(views: list[RunView]) -> dict:
     by_steps = any(float(r["epoch"]) % 1 for v in views for r in v.history)
     x_key = "step" if by_steps else "epoch"
     everyone = list(zip(run_labels(views), views))
+    colours = {name: plots.PALETTE[i % len(plots.PALETTE)] for i, (name, _) in enumerate(everyone)}
     split_losses = len({standardised(v) for v in views}) > 1
     loss_groups = [("", everyone)]
     if split_losses:
@@ -78,17 +79,18 @@ def compared_curves(views: list[RunView]) -> dict:
     for key in ("val_loss", f"val_{views[0].main_metric}", "train_loss"):
         for scale, members in (loss_groups if key.endswith("loss") else [("", everyone)]):
             title = key.replace("_", " ") + (f" ({scale})" if scale else "")
-            figure = curve_figure(members, key, title, x_key)
+            figure = curve_figure(members, key, title, x_key, colours)
             if figure:
                 figures.append({"title": title, "runs": [n for n, _ in members], "image": figure})
     return {"figures": figures, "losses_apart": split_losses}
 
 
-def curve_figure(members: list[tuple[str, RunView]], key: str, title: str, x_key: str):
+def curve_figure(members: list[tuple[str, RunView]], key: str, title: str, x_key: str,
+                 colours: dict[str, str]):
     series = {name: ([r[x_key] for r in v.history if key in r], [r[key] for r in v.history if key in r])
               for name, v in members}
     series = {name: s for name, s in series.items() if s[0]}
-    return plots.curves(series, key.replace("_", " "), title, xlabel=x_key) if series else None
+    return plots.curves(series, key.replace("_", " "), title, xlabel=x_key, colours=colours) if series else None
 
 
 def compared_metrics(views: list[RunView]) -> dict:

@@ -34,19 +34,21 @@ def smooth(values: Sequence[float], factor: float) -> list[float]:
 
 def curves(series: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
            smoothing: float = 0.0, styles: Optional[dict[str, str]] = None,
-           xlabel: str = "epoch") -> str:
-    """One line per named series of (x, y); optional smoothing."""
-    return to_data_uri(curves_figure(series, ylabel, title, smoothing, styles, xlabel))
+           xlabel: str = "epoch", colours: Optional[dict[str, str]] = None) -> str:
+    """One line per named series of (x, y); optional smoothing. `colours` keeps a series' colour
+    the same across figures where some series are absent."""
+    return to_data_uri(curves_figure(series, ylabel, title, smoothing, styles, xlabel, colours))
 
 
 def curves_figure(series: dict[str, tuple[list[float], list[float]]], ylabel: str, title: str,
                   smoothing: float = 0.0, styles: Optional[dict[str, str]] = None,
-                  xlabel: str = "epoch"):
+                  xlabel: str = "epoch", colours: Optional[dict[str, str]] = None):
     fig, ax = plt.subplots(figsize=(5.4, 3.4))
     for i, (name, (x, y)) in enumerate(series.items()):
         y = smooth(y, smoothing) if smoothing else y
         style = (styles or {}).get(name, "-")
-        ax.plot(x, y, style, label=name, color=PALETTE[i % len(PALETTE)], marker="o" if len(x) <= 30 else None,
+        colour = (colours or {}).get(name, PALETTE[i % len(PALETTE)])
+        ax.plot(x, y, style, label=name, color=colour, marker="o" if len(x) <= 30 else None,
                 markersize=3)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
