@@ -97,7 +97,7 @@ def test_headerless_csv_with_label_in_column_0_reads_as_images(tmp_path):
     np.savetxt(path, table, fmt="%d", delimiter=",")
     result = densekit.train(data__source=str(path), data__label=0, out=tmp_path / "run", quiet=True)
     assert result.metrics["test"]["accuracy"] >= 0.9
-    assert densekit.load(result.run_dir).meta["image_shape"] == [16, 16]
+    assert densekit.load(result.run_dir).card.image_shape == [16, 16]
 
 
 def test_tsv_with_text_labels(tmp_path, iris_csv):

@@ -322,4 +322,5 @@ def test_a_csv_of_too_few_rows_to_split(cli, tmp_path, rows):
     path = tmp_path / "tiny.csv"
     path.write_text("a,b,label\n" + "".join(f"{i},{i * 2},{i % 2}\n" for i in range(rows)))
     err = expect_refusal(cli, "--data", path, "--out", tmp_path / "run", match="too few rows")
-    assert "--test-split 0" in err and "--validation-split 0" in err
+    part = "test" if rows == 1 else "validation"  # 2 rows: one for test, one left to train on
+    assert f"hold out a {part} part" in err and f"--{part}-split 0" in err

@@ -7,15 +7,15 @@ import torch
 
 import densekit
 from densekit.config import ModelConfig
-from densekit.nn.fastpath import FastDenseStep, supports
-from densekit.tasks.losses import make_loss
+from densekit.nn.fastpath import FastDenseStep
+from densekit.nn.fastpath import supports as fastpath_supports
 from densekit.nn.model import DenseNet
-from densekit.tasks.kinds import Targets
+from densekit.tasks import Binary, Multiclass, Multilabel
 
 TARGETS = {
-    "multiclass": Targets("multiclass", "cross_entropy", 5, list(range(5)), list("abcde")),
-    "binary": Targets("binary", "binary_cross_entropy", 1, [0, 1], ["0", "1"]),
-    "multilabel": Targets("multilabel", "binary_cross_entropy", 3, [0, 1, 2], ["a", "b", "c"]),
+    "multiclass": Multiclass("cross_entropy", 5, list(range(5)), list("abcde")),
+    "binary": Binary("binary_cross_entropy", 1, [0, 1], ["0", "1"]),
+    "multilabel": Multilabel("binary_cross_entropy", 3, [0, 1, 2], ["a", "b", "c"]),
 }
 
 
@@ -44,10 +44,10 @@ def test_gradients_equal_autograds(task, activation, dropout, bias, device):
 
     torch.manual_seed(5)  # the same dropout draws for both
     out = reference(x)
-    loss = make_loss(TARGETS[task])(out, y)
+    loss = TARGETS[task].make_loss()(out, y)
     loss.backward()
     torch.manual_seed(5)
-    fast_loss, fast_out = FastDenseStep(fast_model, TARGETS[task]).forward_backward(x, y)
+    fast_loss, fast_out = FastDenseStep(fast_model, TARGETS[task].fast_output(0.0, None)).forward_backward(x, y)
 
     assert fast_loss.item() == pytest.approx(loss.item(), rel=1e-6, abs=1e-7)
     assert torch.allclose(fast_out, out.detach(), atol=1e-6)
@@ -61,21 +61,23 @@ def test_linear_model_without_hidden_layers():
     reference = DenseNet(6, 5, ModelConfig(hidden=[]))
     fast_model = DenseNet(6, 5, ModelConfig(hidden=[]))
     fast_model.load_state_dict(reference.state_dict())
-    make_loss(TARGETS["multiclass"])(reference(x), y).backward()
-    FastDenseStep(fast_model, TARGETS["multiclass"]).forward_backward(x, y)
+    TARGETS["multiclass"].make_loss()(reference(x), y).backward()
+    FastDenseStep(fast_model, "softmax").forward_backward(x, y)
     assert torch.allclose(fast_model.head.weight.grad, reference.head.weight.grad, atol=1e-7)
 
 
 def test_unsupported_settings_take_the_autograd_path():
     plain = DenseNet(4, 5, ModelConfig(hidden=[8]))
-    assert supports(plain, TARGETS["multiclass"], None, 0.0)
-    assert not supports(plain, TARGETS["multiclass"], torch.ones(5), 0.0)       # class weights
-    assert not supports(plain, TARGETS["multiclass"], None, 0.1)                # label smoothing
-    assert not supports(DenseNet(4, 5, ModelConfig(hidden=[8], batch_norm=True)), TARGETS["multiclass"], None, 0.0)
-    assert not supports(DenseNet(4, 5, ModelConfig(hidden=[8], l2=0.01)), TARGETS["multiclass"], None, 0.0)
-    assert not supports(DenseNet(4, 5, ModelConfig(hidden=[8], activation="elu")), TARGETS["multiclass"], None, 0.0)
-    mse = Targets("multiclass", "mse", 5, list(range(5)), list("abcde"))
-    assert not supports(plain, mse, None, 0.0)
+    multiclass = TARGETS["multiclass"]
+    assert fastpath_supports(plain) and multiclass.fast_output(0.0, None) == "softmax"
+    assert multiclass.fast_output(0.0, torch.ones(5)) is None                  # class weights
+    assert multiclass.fast_output(0.1, None) is None                           # label smoothing
+    assert not fastpath_supports(DenseNet(4, 5, ModelConfig(hidden=[8], batch_norm=True)))
+    assert not fastpath_supports(DenseNet(4, 5, ModelConfig(hidden=[8], l2=0.01)))
+    assert not fastpath_supports(DenseNet(4, 5, ModelConfig(hidden=[8], activation="elu")))
+    assert Multiclass("mse", 5, list(range(5)), list("abcde")).fast_output(0.0, None) is None
+    assert Multiclass("cross_entropy", 3, [0, 1, 2], list("abc"), soft_labels=True).fast_output(0.0, None) is None
+    assert TARGETS["binary"].fast_output(0.0, None) == "sigmoid"
 
 
 def test_whole_runs_agree_with_the_general_path(tmp_path):

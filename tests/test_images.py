@@ -27,7 +27,7 @@ def test_an_image_folder_trains_with_class_names_from_the_folders(tmp_path):
     result = densekit.train(data__source=str(root), out=tmp_path / "run", quiet=True)
     assert result.metrics["test"]["accuracy"] >= 0.93
     assert "digit_7" in result.metrics["test"]["per_class"]
-    assert densekit.load(result.run_dir).meta["image_shape"] == [8, 8]
+    assert densekit.load(result.run_dir).card.image_shape == [8, 8]
 
 
 def test_images_are_resized_and_kept_as_bytes(tmp_path):

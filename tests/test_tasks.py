@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from densekit.errors import DensekitError
-from densekit.tasks.kinds import build_targets, infer_task
+from densekit.tasks import build_task, infer_task
 
 
 @pytest.mark.parametrize("labels,task", [
@@ -21,30 +21,30 @@ def test_task_is_inferred_from_labels(labels, task):
 
 
 def test_text_classes_are_sorted_and_encoded():
-    targets, _ = build_targets(np.array(["b", "a", "c", "a"]), None, None, None, None, False)
-    assert targets.classes == ["a", "b", "c"]
-    assert targets.encode(np.array(["c", "a"]), "test").tolist() == [2, 0]
+    task, _ = build_task(np.array(["b", "a", "c", "a"]), None, None, None, None, False)
+    assert task.classes == ["a", "b", "c"]
+    assert task.encode(np.array(["c", "a"]), "test").tolist() == [2, 0]
 
 
 def test_a_label_never_seen_in_training_is_named():
-    targets, _ = build_targets(np.array([0, 1, 2]), None, None, None, None, False)
+    task, _ = build_task(np.array([0, 1, 2]), None, None, None, None, False)
     with pytest.raises(DensekitError, match="never seen in training: 7"):
-        targets.encode(np.array([0, 7]), "test")
+        task.encode(np.array([0, 7]), "test")
 
 
 def test_a_single_class_is_refused():
     with pytest.raises(DensekitError, match="single class"):
-        build_targets(np.array([3, 3, 3]), None, None, None, None, False)
+        build_task(np.array([3, 3, 3]), None, None, None, None, False)
 
 
 def test_a_loss_that_does_not_fit_the_task_is_refused():
     with pytest.raises(DensekitError, match="does not fit a regression task"):
-        build_targets(np.array([0.5, 1.5]), "regression", "cross_entropy", None, None, False)
+        build_task(np.array([0.5, 1.5]), "regression", "cross_entropy", None, None, False)
 
 
-def test_regression_targets_can_be_standardised_and_restored():
+def test_regression_task_can_be_standardised_and_restored():
     y = np.array([10.5, 20.25, 30.0])
-    targets, _ = build_targets(y, None, None, None, None, True)
-    z = targets.encode(y, "train")
+    task, _ = build_task(y, None, None, None, None, True)
+    z = task.encode(y, "train")
     assert z.mean() == pytest.approx(0.0, abs=1e-6)
-    assert np.allclose(targets.to_label_units(z).ravel(), y)
+    assert np.allclose(task.to_label_units(z).ravel(), y)

@@ -122,7 +122,7 @@ def test_delimited_label_lists_train_a_multilabel_model_and_evaluate(tmp_path, c
     code, _, _ = cli("train", "--data", tmp_path / "tags.csv", "--label", "tags", "--set",
                      "data.label_delimiter=|", "--epochs", "40", "--out", tmp_path / "run", "-q")
     assert code == 0
-    assert densekit.load(tmp_path / "run").targets.task == "multilabel"
+    assert densekit.load(tmp_path / "run").task.name == "multilabel"
     code, out, _ = cli("evaluate", tmp_path / "run", "--data", tmp_path / "tags.csv")
     assert code == 0 and float(out.split("f1_micro")[1].split()[0]) >= 0.9
     frame.loc[0, "tags"] = "a|zebra"

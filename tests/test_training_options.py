@@ -70,13 +70,11 @@ def test_early_stopping_restores_the_best_weights(tmp_path):
 
 
 def test_class_weights_scale_each_rows_loss():
-    from densekit.tasks.losses import make_loss
-    from densekit.tasks.kinds import Targets
+    from densekit.tasks import Binary
     logits = torch.tensor([[0.3], [-1.2], [2.0]])
     y = torch.tensor([1.0, 0.0, 1.0])
     weights = torch.tensor([1.0, 4.0])
-    loss = make_loss(Targets("binary", "binary_cross_entropy", 1, [0, 1], ["0", "1"]),
-                     class_weight=weights)(logits, y)
+    loss = Binary("binary_cross_entropy", 1, [0, 1], ["0", "1"]).make_loss(class_weight=weights)(logits, y)
     per_row = torch.nn.functional.binary_cross_entropy_with_logits(logits[:, 0], y, reduction="none")
     assert loss.item() == pytest.approx((per_row * torch.tensor([4.0, 1.0, 4.0])).mean().item())
 
@@ -147,6 +145,7 @@ def test_ctrl_c_while_the_run_starts_stops_cleanly_and_resumes(tmp_path, monkeyp
     monkeypatch.setattr(session, "build_trainer", build_then_ctrl_c)
     run = tmp_path / "run"
     with pytest.raises(TrainingInterrupted, match="after step 0"):
-        densekit.train(data__source="digits", train__epochs=2, out=run, quiet=True)
+        densekit.train(data__source="digits", train__epochs=2, out=run, quiet=True,
+                       handle_signals=True)
     monkeypatch.setattr(session, "build_trainer", real_build)
     assert densekit.resume(run, quiet=True).history[-1]["epoch"] == 2

@@ -1,8 +1,7 @@
 """densekit: train, evaluate and predict with fully connected neural networks."""
 
 from densekit.errors import DensekitError
-
-__version__ = "0.1.0"
+from densekit.version import __version__
 __all__ = ["Config", "DensekitError", "cross_validate", "evaluate", "load", "resume", "summary", "train", "__version__"]
 
 

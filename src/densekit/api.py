@@ -8,18 +8,18 @@ from typing import Any, Optional, Union
 
 import torch
 
-from densekit.training.checkpoint import CheckpointFolder
 from densekit.config import Config, DataConfig, load_config, read_yaml, set_dotted
-from densekit.data import load_source
+from densekit.data import Dataset, load_source
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
-from densekit.training.evaluation import score, to_resident
-from densekit.tasks.losses import make_loss
+from densekit.logs import Log, console_log
 from densekit.nn.model import format_summary, summarise
 from densekit.pipeline import prepare
 from densekit.predict import Predictor
-from densekit.rundir.files import plan_run_dir
-from densekit.session import Log, TrainResult, execute, model_inputs, resume_checkpoint
+from densekit.rundir.run import plan_run_dir
+from densekit.session import TrainResult, execute, model_inputs, resume_checkpoint
+from densekit.training.checkpoint import CheckpointFolder
+from densekit.training.evaluation import score, to_resident
 
 ConfigLike = Union[Config, dict, str, Path, None]
 
@@ -42,29 +42,56 @@ def dotted(overrides: dict[str, Any]) -> dict[str, Any]:
 
 
 def logger(log: Optional[Log], quiet: bool) -> Log:
-    return log or ((lambda _: None) if quiet else print)
+    return log or ((lambda _: None) if quiet else console_log)
 
 
 def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] = None,
-          resume: bool = False, force: bool = False, **overrides: Any) -> TrainResult:
+          resume: bool = False, force: bool = False, dataset: Optional[Dataset] = None,
+          handle_signals: bool = False, report: bool = True, **overrides: Any) -> TrainResult:
     """Train a network and write a run directory. Overrides use dotted keys with '__' for '.'
     in Python: train(data__source="digits", model__hidden=[64], train__epochs=5).
-    resume=True continues the run in `out` from its newest checkpoint when it has one."""
+    resume=True continues the run in `out` from its newest checkpoint when it has one.
+    dataset: data already in memory (densekit.data.dataset_from_memory) instead of data.source.
+    handle_signals=True: Ctrl-C and SIGTERM save a checkpoint and stop (as the command line
+    does); by default a library call leaves the program's signal handlers alone."""
     log = logger(log, quiet)
     cfg = resolve(config, dotted(overrides))
+    run = dict(log=log, quiet=quiet, dataset=dataset, handle_signals=handle_signals)
     if resume and cfg.out and CheckpointFolder(Path(cfg.out)).exists():
         checkpoint = resume_checkpoint(Path(cfg.out), log)
-        return execute(cfg, Path(cfg.out), log, quiet, checkpoint, force)
-    if resume and cfg.out and unfinished_without_checkpoint(Path(cfg.out)):
+        result = execute(cfg, Path(cfg.out), checkpoint=checkpoint, force=force, **run)
+    elif resume and cfg.out and unfinished_without_checkpoint(Path(cfg.out)):
         log(f"{cfg.out} has no checkpoint yet: starting the run again from the beginning")
-        return execute(cfg, Path(cfg.out), log, quiet)
-    out = plan_run_dir(cfg.out, Path(cfg.data.source).stem)
-    return execute(cfg, out, log, quiet)
+        result = execute(cfg, Path(cfg.out), **run)
+    else:
+        hint = dataset.name if dataset is not None else Path(cfg.data.source).stem
+        result = execute(cfg, plan_run_dir(cfg.out, hint), **run)
+    if report:
+        write_report(result.run_dir, log)
+    log(f"run directory: {result.run_dir}")
+    return result
+
+
+def train_in_memory(config: ConfigLike, dataset: Dataset, *, log: Optional[Log] = None,
+                    **overrides: Any) -> TrainResult:
+    """Train on data in memory and write nothing: no run directory, no checkpoints, no
+    report, no signal handlers. What the scikit-learn estimators build on."""
+    cfg = resolve(config, dotted(overrides))
+    return execute(cfg, None, log or (lambda _: None), quiet=True, dataset=dataset)
+
+
+def write_report(run_dir: Path, log: Log) -> None:
+    from densekit.report import build_report
+    try:
+        log(f"report: {build_report(run_dir)}")
+    except Exception as err:  # the model and metrics are saved; a report failure must not hide that
+        log(f"warning: the report could not be written ({err}); retry with "
+            f"`densekit report {run_dir}`")
 
 
 def cross_validate(config: ConfigLike = None, *, folds: int = 4, retrain: bool = False,
                    monitor: Optional[str] = None, quiet: bool = False, log: Optional[Log] = None,
-                   **overrides: Any):
+                   handle_signals: bool = False, **overrides: Any):
     """K-fold cross-validation (see densekit.cv): one run per fold under `out`, their curves
     averaged, the best epoch chosen; retrain=True then trains on all the training data."""
     from densekit.cv import cross_validate as run_folds
@@ -73,7 +100,7 @@ def cross_validate(config: ConfigLike = None, *, folds: int = 4, retrain: bool =
     cv_dir = Path(cfg.out) if cfg.out else plan_run_dir(None, Path(cfg.data.source).stem + "-cv")
 
     def train_fold(fold_cfg: Config, out: Path) -> TrainResult:
-        return train(fold_cfg, quiet=True, log=log, resume=True)
+        return train(fold_cfg, quiet=True, log=log, resume=True, handle_signals=handle_signals)
     return run_folds(cfg, folds, cv_dir, train_fold, monitor, retrain, log)
 
 
@@ -83,7 +110,7 @@ def unfinished_without_checkpoint(path: Path) -> bool:
 
 
 def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,
-           log: Optional[Log] = None, **overrides: Any) -> TrainResult:
+           log: Optional[Log] = None, handle_signals: bool = False, **overrides: Any) -> TrainResult:
     """Continue a run from its newest good checkpoint, with the configuration it was started with."""
     log = logger(log, quiet)
     run_path = Path(run_dir)
@@ -91,23 +118,28 @@ def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,
     config_path = run_path / "config.yaml"
     values = read_yaml(config_path) if config_path.exists() else checkpoint.meta["config"]
     cfg = resolve(values, dotted(overrides))
-    return execute(cfg, run_path, log, quiet, checkpoint, force)
+    result = execute(cfg, run_path, log, quiet, checkpoint, force, handle_signals=handle_signals)
+    write_report(run_path, log)
+    log(f"run directory: {run_path}")
+    return result
 
 
-def load(run_dir: str | Path) -> Predictor:
-    """The trained model of a run directory, ready to predict."""
-    return Predictor.load(run_dir)
+def load(run_dir: str | Path, log: Optional[Log] = None) -> Predictor:
+    """The trained model of a run directory, ready to predict. Notes (such as categories never
+    seen in training) go to `log`, or to Python's logging (logger "densekit")."""
+    return Predictor.load(run_dir, log)
 
 
 def evaluate(run_dir: str | Path, data: str) -> dict[str, Any]:
     """Loss and metrics of a run's model on labelled data (a file, or a dataset's test part)."""
     predictor = load(run_dir)
     part = labelled_part(predictor, data)
-    targets = predictor.targets
+    task, card = predictor.task, predictor.card
     resident = to_resident(predictor.prep.transform(predictor.check(part.x)),
-                           targets.encode(part.y, "evaluation"), torch.device("cpu"))
-    loss_fn = make_loss(targets, predictor.meta.get("label_smoothing", 0.0))
-    return score(predictor.model, predictor.prep, loss_fn, targets, resident, full=True)
+                           task.encode(part.y, "evaluation"), torch.device("cpu"))
+    weights = torch.tensor(card.class_weight) if card.class_weight is not None else None
+    loss_fn = task.make_loss(card.label_smoothing, weights)  # the loss training reported
+    return score(predictor.model, predictor.prep, loss_fn, task, resident, full=True)
 
 
 def labelled_part(predictor: Predictor, data: str):
@@ -133,8 +165,8 @@ def summary(config: ConfigLike = None, **overrides: Any) -> str:
     """The layer table for a configuration (the data is read to learn input and output sizes)."""
     cfg = resolve(config, dotted(overrides))
     prepared = prepare(cfg, torch.device("cpu"))
-    return format_summary(summarise(model_inputs(prepared), prepared.targets.n_outputs, cfg.model,
+    return format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
                                     prepared.dataset.image_shape))
 
 
-__all__ = ["TrainResult", "evaluate", "load", "resume", "summary", "train"]
+__all__ = ["TrainResult", "evaluate", "load", "resume", "summary", "train", "train_in_memory"]

@@ -286,7 +286,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from densekit.api import load
     if args.output:  # before the work: a refused output must not cost a prediction
         check_output(args.output, args.overwrite)
-    predictor = load(args.run)
+    predictor = load(args.run, log=lambda message: print(message, file=sys.stderr))
     source = Path(args.input)
     if source.is_dir():  # a folder of images: say which file each prediction is for
         from densekit.data.images import images_to_predict

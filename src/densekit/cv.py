@@ -19,7 +19,8 @@ from densekit.config import Config
 from densekit.errors import DensekitError
 from densekit.training.interrupt import TrainingInterrupted
 from densekit.tasks.metrics import lower_is_better
-from densekit.rundir.files import RunDir, read_json, write_json
+from densekit.rundir.files import read_json, write_json
+from densekit.rundir.run import RunDir
 
 PLAN = "cv.yaml"  # the configuration every fold shares: a rerun must match it to continue
 

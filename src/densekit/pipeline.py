@@ -5,19 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
-import numpy as np
 import torch
-from sklearn.utils.class_weight import compute_class_weight
 
 from densekit.config import Config, DataConfig
-from densekit.data import Dataset, Part, check_finite, load_source
-from densekit.data.split import fold_rows, holdout_rows, take
+from densekit.data import Dataset, Part, check_finite, is_raw_frame, load_source
+from densekit.data.split import split_dataset
 from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
 from densekit.training.evaluation import Resident, to_resident
 from densekit.preprocess import Preprocessor
-from densekit.tasks.kinds import Targets, build_targets, infer_task
+from densekit.tasks import KINDS, Task, build_task, infer_task
 
 
 Encoder = Union[TableEncoder, TextEncoder]
@@ -26,7 +24,7 @@ Encoder = Union[TableEncoder, TextEncoder]
 @dataclass
 class Prepared:
     dataset: Dataset
-    targets: Targets
+    task: Task
     task_reason: str
     prep: Preprocessor
     train: Resident
@@ -39,8 +37,10 @@ class Prepared:
         return {k: len(v) for k, v in parts.items() if v is not None}
 
 
-def prepare(cfg: Config, device: torch.device) -> Prepared:
-    dataset = load_source(cfg.data)
+def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None) -> Prepared:
+    """Load data.source (or take `dataset`, already in memory), split, encode, and fit the
+    preprocessing on the training split only."""
+    dataset = dataset if dataset is not None else load_source(cfg.data)
     for role, part in dataset.parts().items():
         check_part(part, role)
         if dataset.kind == "bag" and dataset.is_mixed_table():
@@ -49,16 +49,16 @@ def prepare(cfg: Config, device: torch.device) -> Prepared:
             refuse_missing(part.x, cfg.data.missing, role)  # counted over the whole file
         else:
             check_finite(part.x, dataset.feature_names, role)
-    task, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
-    split_holdouts(dataset, cfg, stratify=task != "regression")
+    kind, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
+    dataset = split_holdouts(dataset, cfg, stratify=KINDS[kind].is_classifier)
     encoder = encode_tables(dataset, cfg.data) if dataset.is_mixed_table() else None
-    targets, _ = build_targets(dataset.train.y, task, cfg.model.loss, dataset.class_names,
-                               dataset.label_names, cfg.model.standardize_target)
+    task, _ = build_task(dataset.train.y, kind, cfg.model.loss, dataset.class_names,
+                         dataset.label_names, cfg.model.standardize_target)
     check_batch_size(len(dataset.train), cfg.train.batch_size)
     prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max, cfg.data.pixels)
-    resident = {role: to_resident(prep.transform(part.x), targets.encode(part.y, role), device)
+    resident = {role: to_resident(prep.transform(part.x), task.encode(part.y, role), device)
                 for role, part in dataset.parts().items()}
-    return Prepared(dataset, targets, reason, prep, resident["train"],
+    return Prepared(dataset, task, reason, prep, resident["train"],
                     resident.get("validation"), resident.get("test"), encoder)
 
 
@@ -83,7 +83,7 @@ def check_part(part: Part, role: str) -> None:
     if len(part.y) != len(part.x):
         raise DensekitError(f"The {role} data has {len(part.x)} feature rows but {len(part.y)} "
                             "labels; they must match one to one.")
-    if hasattr(part.x, "iloc"):
+    if is_raw_frame(part.x):
         return  # a mixed table: its columns are checked when encoded
     if part.x.ndim != 2:
         raise DensekitError(f"The {role} features must form a table (rows × columns); they have "
@@ -92,25 +92,11 @@ def check_part(part: Part, role: str) -> None:
         raise DensekitError(f"The {role} features must be numbers; they are of type {part.x.dtype}.")
 
 
-def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> None:
-    """Choose the test rows, then the validation rows, then copy each part once: a large
-    memory-mapped set is not copied twice on the way."""
-    seed, source, last = cfg.train.seed, dataset.train, cfg.data.holdout == "last"
-    kept, held = np.arange(len(source)), {}
-    if dataset.test is None and cfg.data.test_split > 0:
-        kept, held["test"] = holdout_rows(kept, source.y, cfg.data.test_split, stratify, seed, last)
-    if cfg.data.folds:
-        if dataset.validation is not None:
-            raise DensekitError("Cross-validation takes its validation folds from the training data; "
-                                "remove data.validation (the separate validation file).")
-        kept, held["validation"] = fold_rows(kept, source.y, cfg.data.folds, cfg.data.fold, stratify, seed)
-    elif dataset.validation is None and cfg.data.validation_split > 0:
-        kept, held["validation"] = holdout_rows(kept, source.y, cfg.data.validation_split, stratify, seed, last)
-    if not held:
-        return
-    for role, rows in held.items():
-        setattr(dataset, role, take(source, rows))
-    dataset.train = take(source, kept)
+def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> Dataset:
+    """The dataset with its test, then validation (or fold) rows held out of training."""
+    data = cfg.data
+    return split_dataset(dataset, data.test_split, data.validation_split, data.folds, data.fold,
+                         data.holdout == "last", stratify, cfg.train.seed)
 
 
 def check_batch_size(rows: int, batch_size: int) -> None:
@@ -122,39 +108,18 @@ def check_batch_size(rows: int, batch_size: int) -> None:
 
 def class_weight_tensor(cfg: Config, prepared: Prepared) -> Optional[torch.Tensor]:
     """Per-class loss weights from train.class_weight ('balanced' or {label: weight})."""
-    spec, targets = cfg.train.class_weight, prepared.targets
+    spec = cfg.train.class_weight
     if spec is None:
         return None
-    if targets.task not in ("binary", "multiclass") or targets.soft_labels:
-        raise DensekitError("train.class_weight applies to binary and multiclass tasks with one "
-                            f"label per row; this task is {targets.task}. Remove it.")
-    n = len(targets.classes)
-    if spec == "balanced":
-        y = prepared.train.y.long().cpu().numpy()
-        weights = compute_class_weight("balanced", classes=np.arange(n), y=y)
-    else:
-        weights = explicit_weights(spec, targets)
+    weights = prepared.task.class_weights(spec, prepared.train.y.cpu().numpy())
     return torch.tensor(weights, dtype=torch.float32, device=prepared.train.x.device)
 
 
-def explicit_weights(spec: dict[str, float], targets: Targets) -> list[float]:
-    keys = {str(c): i for i, c in enumerate(targets.classes)}
-    keys.update({name: i for i, name in enumerate(targets.class_names)})
-    unknown = [k for k in spec if k not in keys]
-    if unknown:
-        raise DensekitError(f"train.class_weight names unknown class(es) {', '.join(unknown)}; the "
-                            f"classes are {', '.join(map(str, targets.classes))}.")
-    weights = [1.0] * len(targets.classes)
-    for key, weight in spec.items():
-        weights[keys[key]] = float(weight)
-    return weights
-
-
 def describe(prepared: Prepared, log: Callable[[str], None]) -> None:
-    d, t = prepared.dataset, prepared.targets
+    d, t = prepared.dataset, prepared.task
     sizes = " / ".join(f"{n:,} {role}" for role, n in prepared.sizes().items())
     shape = f", images {'×'.join(map(str, d.image_shape))}" if d.image_shape else ""
     log(f"data: {d.name} — {sizes} rows, {len(d.feature_names)} features{shape}")
     how = "given" if prepared.task_reason == "given" else f"inferred from {prepared.task_reason}"
     classes = f", {len(t.classes)} classes" if t.is_classifier else ""
-    log(f"task: {t.task} ({how}; --task overrides){classes}; loss {t.loss}")
+    log(f"task: {t.name} ({how}; --task overrides){classes}; loss {t.loss}")

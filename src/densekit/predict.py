@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
@@ -17,55 +16,57 @@ from densekit.data.labels import label_matrix
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
-from densekit.training.evaluation import as_tensor, outputs
-from densekit.tasks.losses import probabilities
-from densekit.tasks.metrics import class_probabilities
+from densekit.logs import Log, library_log
 from densekit.nn.model import DenseNet
 from densekit.preprocess import Preprocessor
-from densekit.rundir.files import RunDir
-from densekit.tasks.kinds import Targets
+from densekit.rundir.card import ModelCard
+from densekit.rundir.run import RunDir
+from densekit.tasks import Task, task_from_json
+from densekit.training.evaluation import as_tensor, outputs
 
 
 class Predictor:
     """A trained network with its preprocessing and label coding, loaded from a run."""
 
-    def __init__(self, model: DenseNet, targets: Targets, prep: Preprocessor, meta: dict[str, Any]):
-        self.model, self.targets, self.prep, self.meta = model.eval(), targets, prep, meta
-        self.feature_names: list[str] = meta["feature_names"]
-        self.encoder = saved_encoder(meta.get("table_encoder"))
+    def __init__(self, model: DenseNet, task: Task, prep: Preprocessor, card: ModelCard,
+                 log: Optional[Log] = None):
+        self.model, self.task, self.prep, self.card = model.eval(), task, prep, card
+        self.feature_names: list[str] = card.feature_names
+        self.encoder = saved_encoder(card.table_encoder)
+        self.log = log or library_log
 
     def read_features(self, path: Path, require_label: bool) -> Part:
         """A file's rows as the network's inputs (mixed tables go through the saved encoder)."""
-        label = self.meta.get("label_column")
+        label = self.card.label_column
         if path.is_dir():
-            part, _ = images_to_predict(path, self.meta.get("image_shape"))
+            part, _ = images_to_predict(path, self.card.image_shape)
         elif self.encoder is None:
             part = read_part(path, label, self.feature_names, require_label)
         else:
             part = read_part(path, label, self.feature_names, require_label, as_frame=True)
             x, unseen = self.encoder.transform(part.x, "input")
             if unseen:
-                print(f"note: {unseen} value(s) in {path} are categories never seen in training; "
-                      "they were encoded as absent.", file=sys.stderr)
+                self.log(f"note: {unseen} value(s) in {path} are categories never seen in "
+                         "training; they were encoded as absent.")
             part = Part(x, part.y)
         return Part(part.x, self.label_lists(part.y))
 
     def label_lists(self, y):
         """Delimited label lists ("a|b") as the 0/1 matrix the model was trained on."""
-        delimiter = self.meta.get("label_delimiter")
+        delimiter = self.card.label_delimiter
         if y is None or not delimiter or y.ndim != 1:
             return y
-        return label_matrix(y, delimiter, [str(n) for n in self.targets.class_names])
+        return label_matrix(y, delimiter, [str(n) for n in self.task.class_names])
 
     @classmethod
-    def load(cls, run_dir: str | Path) -> "Predictor":
+    def load(cls, run_dir: str | Path, log: Optional[Log] = None) -> "Predictor":
         run = RunDir.open(run_dir)
-        meta, weights = run.load_model_files()
+        card, weights = run.load_model()
         try:
-            model = DenseNet(meta["n_inputs"], meta["n_outputs"], ModelConfig(**meta["model"]))
+            model = DenseNet(card.n_inputs, card.n_outputs, ModelConfig(**card.model))
             model.load_state_dict(weights)
-            return cls(model, Targets.from_json(meta["targets"]),
-                       Preprocessor.from_json(meta["preprocessing"]), meta)
+            return cls(model, task_from_json(card.targets),
+                       Preprocessor.from_json(card.preprocessing), card, log)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise DensekitError(f"{run.file('model.json')} and model.safetensors do not describe "
                                 f"a loadable model ({err}). Were they edited by hand?") from None
@@ -75,37 +76,18 @@ class Predictor:
         x = self.check(x)
         with torch.inference_mode():
             out = outputs(self.model, self.prep, as_tensor(self.prep.transform(x)))
-            return probabilities(self.targets, out).numpy()
+            return self.task.probabilities(out).numpy()
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""
         return self.decode(self.scores(x))
 
     def decode(self, scores: np.ndarray) -> np.ndarray:
-        t = self.targets
-        if t.task == "regression":
-            return scores[:, 0] if scores.shape[1] == 1 else scores
-        if t.task == "multilabel":
-            return (scores >= 0.5).astype(np.int64)
-        index = class_probabilities(t, scores).argmax(axis=1)
-        return np.asarray(t.classes, dtype=object)[index]
+        return self.task.decode(scores)
 
     def frame(self, x: np.ndarray) -> pd.DataFrame:
         """Predictions as a table: a prediction column, then one probability column per class."""
-        scores = self.scores(x)
-        t = self.targets
-        if t.task == "regression":
-            cols = ["prediction"] if scores.shape[1] == 1 else [f"prediction_{i}" for i in range(scores.shape[1])]
-            return pd.DataFrame(scores, columns=cols)
-        if t.task == "multilabel":
-            table = pd.DataFrame((scores >= 0.5).astype(int), columns=t.class_names)
-            for name, column in zip(t.class_names, scores.T):
-                table[f"prob_{name}"] = column
-            return table
-        table = pd.DataFrame({"prediction": self.decode(scores)})
-        for name, column in zip(t.class_names, class_probabilities(t, scores).T):
-            table[f"prob_{name}"] = column
-        return table
+        return self.task.prediction_frame(self.scores(x))
 
     def check(self, x) -> np.ndarray:
         if isinstance(self.encoder, TextEncoder) and isinstance(x, (str, list, tuple, pd.Series)):
@@ -116,7 +98,7 @@ class Predictor:
         if x.ndim == 1:
             x = x.reshape(1, -1)
         x = x.reshape(len(x), -1)
-        expected = self.meta["n_inputs"]
+        expected = self.card.n_inputs
         if x.shape[1] != expected:
             raise DensekitError(f"The input has {x.shape[1]} features per row but the model "
                                 f"expects {expected} ({', '.join(self.feature_names[:5])}…).")

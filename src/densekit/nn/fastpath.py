@@ -15,40 +15,35 @@ losses) takes the general autograd path.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import torch
 from torch import nn
 
 from densekit.nn.dropout import cpu_mask
 from densekit.nn.model import DenseNet
-from densekit.tasks.kinds import Targets
 
 ACTIVATIONS = {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}
 MEAN, IGNORE_NONE = 1, -100  # ATen's reduction code for "mean"; the usual ignore_index
 
 
-def supports(model: DenseNet, targets: Targets, class_weight: Optional[torch.Tensor],
-             label_smoothing: float) -> bool:
+def supports(model: DenseNet) -> bool:
+    """A plain stack: no batch norm, no penalties, activations the backward pass knows.
+    (The loss is the task's to vouch for: Task.fast_output.)"""
     c = model.cfg
-    plain_model = (not c.batch_norm and not model.has_weight_penalty()
-                   and not (c.activity_l1 or c.activity_l2)
-                   and all(a in ACTIVATIONS for a in c.activations()))
-    plain_loss = class_weight is None and label_smoothing == 0.0 and (
-        (targets.task == "multiclass" and not targets.soft_labels and targets.loss == "cross_entropy")
-        or (targets.task in ("binary", "multilabel") and targets.loss == "binary_cross_entropy"))
-    return plain_model and plain_loss
+    return (not c.batch_norm and not model.has_weight_penalty()
+            and not (c.activity_l1 or c.activity_l2)
+            and all(a in ACTIVATIONS for a in c.activations()))
 
 
 class FastDenseStep:
-    """forward_backward(x, y) -> (loss, logits), leaving the gradients in each parameter's .grad."""
+    """forward_backward(x, y) -> (loss, logits), leaving the gradients in each parameter's .grad.
+    `output` is "softmax" (cross-entropy on class indices) or "sigmoid" (binary cross-entropy)."""
 
-    def __init__(self, model: DenseNet, targets: Targets):
+    def __init__(self, model: DenseNet, output: str):
         self.model = model
         self.layers = [m for m in model.body if isinstance(m, nn.Linear)] + [model.head]
         self.activations = model.cfg.activations()
         self.drop = model.cfg.dropout
-        self.multiclass = targets.task == "multiclass"
+        self.multiclass = output == "softmax"
         self.one = torch.ones((), device=next(model.parameters()).device)  # d loss / d loss
         for p in model.parameters():
             p.grad = torch.zeros_like(p)  # written in place every step: no allocation, no zeroing

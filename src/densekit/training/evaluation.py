@@ -8,10 +8,8 @@ import numpy as np
 import torch
 
 from densekit.errors import DensekitError
-from densekit.tasks.losses import LossFn, probabilities
-from densekit.tasks.metrics import full_metrics, quick_metrics
 from densekit.preprocess import Preprocessor
-from densekit.tasks.kinds import Targets
+from densekit.tasks import LossFn, Task
 
 CHUNK = 8192  # rows per forward pass: large enough to amortise overhead, small enough for memory
 
@@ -36,7 +34,7 @@ def outputs(model: torch.nn.Module, prep: Preprocessor, x: torch.Tensor) -> torc
     return out  # (rows, outputs) logits
 
 
-def score(model, prep: Preprocessor, loss_fn: LossFn, targets: Targets, data: Resident,
+def score(model, prep: Preprocessor, loss_fn: LossFn, task: Task, data: Resident,
           full: bool = False) -> dict:
     """Loss and metrics of one split; full=True adds per-class figures and the confusion matrix."""
     out = outputs(model, prep, data.x)
@@ -46,9 +44,9 @@ def score(model, prep: Preprocessor, loss_fn: LossFn, targets: Targets, data: Re
             "helps: a lower learning rate (--lr), gradient clipping (train.clip_norm: 1.0), or "
             "inputs on a common scale.")
     loss = float(loss_fn(out, data.y))
-    scores = probabilities(targets, out).cpu().numpy()
-    y = targets.to_label_units(data.y.cpu().numpy())
-    metrics = full_metrics(targets, y, scores) if full else quick_metrics(targets, y, scores)
+    scores = task.probabilities(out).cpu().numpy()
+    y = task.to_label_units(data.y.cpu().numpy())
+    metrics = task.full_metrics(y, scores) if full else task.quick_metrics(y, scores)
     return {"loss": loss, **metrics}
 
 

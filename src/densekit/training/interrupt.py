@@ -24,16 +24,18 @@ class TrainingInterrupted(DensekitError):
 
 class InterruptFlag:
     """While active, SIGINT/SIGTERM set `signal_name` instead of killing the process.
-    Re-entrant: the session holds it from the run directory's creation on, the loop again."""
+    Re-entrant: the session holds it from the run directory's creation on, the loop again.
+    install=False (a program using densekit as a library) leaves the handlers alone."""
 
-    def __init__(self):
+    def __init__(self, install: bool = True):
+        self.install = install
         self.signal_name: Optional[str] = None
         self.previous: dict = {}
         self.depth = 0
 
     def __enter__(self) -> "InterruptFlag":
         self.depth += 1
-        if self.depth == 1 and threading.current_thread() is threading.main_thread():
+        if self.depth == 1 and self.install and threading.current_thread() is threading.main_thread():
             for sig in (signal.SIGINT, signal.SIGTERM):
                 self.previous[sig] = signal.signal(sig, self.handle)
         return self

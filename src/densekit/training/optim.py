@@ -8,7 +8,6 @@ import torch
 from torch.optim import lr_scheduler
 
 from densekit.config import TrainConfig
-from densekit.errors import DensekitError
 
 # Fused kernels update all parameters in one call: fewer Python round trips per step.
 FUSED = {"sgd", "adagrad", "adam", "adamw"}
@@ -107,16 +106,39 @@ def current_lr(opt: torch.optim.Optimizer) -> float:
     return float(lr.item() if torch.is_tensor(lr) else lr)
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise DensekitError("--device cuda was asked for, but PyTorch sees no CUDA device here. "
-                            "Use --device auto (or cpu), or install a CUDA build of PyTorch.")
-    return torch.device(name)
-
-
 def gradient_clipper(params: list[torch.nn.Parameter], clip_norm: Optional[float]):
     if clip_norm is None:
         return None
     return lambda: torch.nn.utils.clip_grad_norm_(params, clip_norm, foreach=True)
+
+
+class Optimization:
+    """The optimizer, its direct fused kernel where one applies, the schedule and clipping:
+    everything that turns gradients into new weights, behind a few calls the loop makes."""
+
+    def __init__(self, params: list[torch.nn.Parameter], cfg: TrainConfig, total_steps: int):
+        self.optimizer = make_optimizer(params, cfg)
+        self.adam = DirectFusedAdam(self.optimizer) if DirectFusedAdam.supports(self.optimizer) else None
+        self.step = self.adam.step if self.adam else self.optimizer.step
+        self.scheduler, self.schedule_on = make_scheduler(self.optimizer, cfg, total_steps)
+        self.clip = gradient_clipper(params, cfg.clip_norm)
+
+    def graphable(self) -> bool:
+        """A CUDA graph can record the update: the direct Adam kernel, no clipping."""
+        return self.adam is not None and self.clip is None
+
+    def after_step(self) -> None:
+        if self.schedule_on == "step":
+            self.scheduler.step()
+
+    def after_epoch(self) -> None:
+        if self.schedule_on == "epoch":
+            self.scheduler.step()
+
+    def after_evaluation(self, record: dict) -> None:
+        if self.schedule_on == "eval":
+            self.scheduler.step(record.get("val_loss", record["train_loss"]))
+
+    @property
+    def lr(self) -> float:
+        return current_lr(self.optimizer)

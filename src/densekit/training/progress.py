@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import Callable
 
 from tqdm import tqdm
 
 
 class Progress:
-    def __init__(self, total_steps: int, done_steps: int = 0, quiet: bool = False):
-        self.quiet = quiet
+    def __init__(self, total_steps: int, done_steps: int = 0, quiet: bool = False,
+                 log: Callable[[str], None] = print):
+        self.quiet, self.log = quiet, log
         self.interactive = not quiet and sys.stderr.isatty()
         self.total, self.done = total_steps, done_steps
         self.bar = None
@@ -35,7 +37,7 @@ class Progress:
         if self.bar is not None:
             self.bar.write(line)
         else:
-            print(line, flush=True)
+            self.log(line)
 
 
 def format_record(record: dict) -> str:

@@ -8,7 +8,6 @@ of the run (one tutorial's event files filled a disk).
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -19,7 +18,8 @@ SNAPSHOTS = 10  # weight histograms/images: about this many, plus the final stat
 
 class TensorBoardLog:
     def __init__(self, folder: Path, model: torch.nn.Module, expected_evaluations: int,
-                 image_shape: Optional[tuple] = None, purge_step: Optional[int] = None):
+                 image_shape: Optional[tuple] = None, purge_step: Optional[int] = None,
+                 warn: Callable[[str], None] = print):
         from torch.utils.tensorboard import SummaryWriter  # imported only when logging is on
 
         # purge_step: after a resume, events logged past the checkpoint are dropped, not doubled.
@@ -29,6 +29,7 @@ class TensorBoardLog:
         self.evaluations = 0
         self.last_snapshot: Optional[int] = None
         self.broken = False
+        self.warn = warn
 
     def safely(self, action: Callable[..., None], *args) -> None:
         """Event files are a convenience: a write that fails (a full disk, say) stops them with a
@@ -39,8 +40,8 @@ class TensorBoardLog:
             action(*args)
         except OSError as err:
             self.broken = True
-            print(f"warning: TensorBoard logging stopped ({err.strerror or err}); history.jsonl "
-                  "and the checkpoints are unaffected.", file=sys.stderr)
+            self.warn(f"warning: TensorBoard logging stopped ({err.strerror or err}); "
+                      "history.jsonl and the checkpoints are unaffected.")
 
     def log(self, record: dict) -> None:
         self.safely(self.write_record, record)

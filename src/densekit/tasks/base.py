@@ -1,0 +1,96 @@
+"""The Task type: what a kind of problem decides (output width, loss, probabilities, metrics,
+prediction columns). The network always ends in raw scores ("logits"); the task turns them
+into probabilities or values. Code outside tasks/ asks the task; it never compares names."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable, ClassVar, Optional
+
+import numpy as np
+import pandas as pd
+import torch
+
+from densekit.errors import DensekitError
+
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class Task(ABC):
+    """Fitted on the training labels; saved in model.json under "targets"."""
+
+    loss: str
+    n_outputs: int
+    classes: list = field(default_factory=list)        # label values, in output order
+    class_names: list = field(default_factory=list)    # display names, same order
+
+    name: ClassVar[str]
+    main_metric: ClassVar[str]
+    default_loss: ClassVar[str]
+    losses: ClassVar[frozenset]        # the losses that fit this task
+    is_classifier: ClassVar[bool] = True
+    single_label: ClassVar[bool] = False  # one class per row: class weights, confusion, accuracy
+
+    # ------------------------------------------------------------ labels in, labels out
+
+    def encode(self, y: np.ndarray, where: str) -> np.ndarray:
+        """Labels -> training targets: class indices (int64) or float32 arrays."""
+        return y.astype(np.float32)
+
+    def to_label_units(self, z: np.ndarray) -> np.ndarray:
+        """Encoded targets -> the units metrics are reported in."""
+        return z
+
+    @abstractmethod
+    def probabilities(self, out: torch.Tensor) -> torch.Tensor:
+        """Logits -> probabilities (classification) or values in label units (regression)."""
+
+    @abstractmethod
+    def decode(self, scores: np.ndarray) -> np.ndarray:
+        """Probabilities or values -> predicted labels or values."""
+
+    @abstractmethod
+    def prediction_frame(self, scores: np.ndarray) -> pd.DataFrame:
+        """The table `predict` writes: predictions, then one probability column per class."""
+
+    # ------------------------------------------------------------ training
+
+    @abstractmethod
+    def make_loss(self, label_smoothing: float = 0.0,
+                  class_weight: Optional[torch.Tensor] = None) -> LossFn:
+        """loss(logits, targets) -> mean loss over the batch."""
+
+    def fast_output(self, label_smoothing: float, class_weight: Optional[torch.Tensor]) -> Optional[str]:
+        """'softmax' or 'sigmoid' when the hand-written fast path computes this loss; else None."""
+        return None
+
+    def count_correct(self, out: torch.Tensor, y: torch.Tensor) -> Optional[torch.Tensor]:
+        """Correct predictions in a batch, for the training accuracy; None where it has no meaning."""
+        return None
+
+    def class_weights(self, spec: Any, y: np.ndarray) -> np.ndarray:
+        raise DensekitError("train.class_weight applies to binary and multiclass tasks with one "
+                            f"label per row; this task is {self.name}. Remove it.")
+
+    # ------------------------------------------------------------ metrics
+
+    @abstractmethod
+    def quick_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+        """The headline metric logged at every evaluation (besides the loss)."""
+
+    @abstractmethod
+    def full_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
+        """Everything metrics.json holds for one split."""
+
+    def class_counts(self, y: np.ndarray) -> Optional[np.ndarray]:
+        """Rows per class (or positives per label) among encoded targets; None for regression."""
+        return None
+
+    # ------------------------------------------------------------ saved form
+
+    def to_json(self) -> dict[str, Any]:
+        return {"task": self.name, "soft_labels": False, "target_mean": None,
+                "target_std": None, **asdict(self)}
+

@@ -1,0 +1,125 @@
+"""Choosing the task: inferred from the labels (or given), then fitted on the training labels."""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from densekit.errors import DensekitError
+from densekit.tasks.base import Task
+from densekit.tasks.classify import Binary, Multiclass
+from densekit.tasks.labels import display, preview, sorted_classes
+from densekit.tasks.multilabel import Multilabel
+from densekit.tasks.regression import Regression
+
+KINDS: dict[str, type[Task]] = {kind.name: kind for kind in (Binary, Multiclass, Multilabel, Regression)}
+MAX_CLASSES = 200  # integer labels with more distinct values than this look like a quantity
+
+
+def infer_task(y: np.ndarray) -> tuple[str, str]:
+    """The task the labels suggest, and the reason, printed so the user can override it."""
+    if y.ndim == 2 and y.shape[1] > 1:
+        return infer_2d(y)
+    y = y.reshape(len(y))
+    distinct = np.unique(y)
+    if y.dtype.kind not in "biuf":
+        kind = "binary" if len(distinct) == 2 else "multiclass"
+        return kind, f"text labels with {len(distinct)} distinct values"
+    integral = y.dtype.kind in "biu" or bool(np.all(np.mod(y, 1) == 0))
+    if not integral:
+        return "regression", "non-integer numeric labels"
+    if len(distinct) == 2:
+        return "binary", "two distinct label values"
+    if len(distinct) <= MAX_CLASSES:
+        return "multiclass", f"integer labels with {len(distinct)} distinct values"
+    return "regression", f"integer labels with {len(distinct)} distinct values (> {MAX_CLASSES})"
+
+
+def infer_2d(y: np.ndarray) -> tuple[str, str]:
+    y = y.astype(np.float64)
+    in_unit = bool(np.all((y >= 0) & (y <= 1)))
+    sums_to_one = in_unit and bool(np.allclose(y.sum(axis=1), 1.0, atol=1e-4))
+    if sums_to_one:
+        return "multiclass", f"{y.shape[1]} label columns whose rows sum to 1 (one-hot/probabilities)"
+    if bool(np.all((y == 0) | (y == 1))):
+        return "multilabel", f"{y.shape[1]} label columns of 0/1"
+    return "regression", f"{y.shape[1]} numeric target columns"
+
+
+def build_task(y: np.ndarray, kind: Optional[str], loss: Optional[str],
+               class_names: Optional[dict], label_names: Optional[list[str]],
+               standardize: bool) -> tuple[Task, str]:
+    """Decide the task (given or inferred) and fit the label coding on training labels."""
+    reason = "given"
+    if kind is None:
+        kind, reason = infer_task(y)
+    loss = check_loss(KINDS[kind], loss)
+    if kind == "regression":
+        return regression_task(y, loss, standardize), reason
+    if kind == "multilabel":
+        check_indicator(y, kind)
+        names = label_names or [f"label_{i}" for i in range(y.shape[1])]
+        return Multilabel(loss, y.shape[1], list(range(y.shape[1])), names), reason
+    if y.ndim == 2 and y.shape[1] > 1:
+        if kind != "multiclass":
+            raise DensekitError(f"Labels with {y.shape[1]} columns cannot be used for a {kind} "
+                                "task; use multiclass (one-hot) or multilabel.")
+        classes = list(range(y.shape[1]))
+        names = [display(c, class_names) for c in classes]
+        return Multiclass(loss, y.shape[1], classes, names, soft_labels=True), reason
+    classes = sorted_classes(y.reshape(len(y)))
+    check_class_count(kind, classes)
+    names = [display(c, class_names) for c in classes]
+    if kind == "binary":
+        return Binary(loss, 1, classes, names), reason
+    return Multiclass(loss, len(classes), classes, names), reason
+
+
+def task_from_json(values: dict[str, Any]) -> Task:
+    """The task saved in model.json ("targets"), in the form every version has written."""
+    values = dict(values)
+    kind = KINDS[values.pop("task")]
+    soft, mean, std = values.pop("soft_labels", False), values.pop("target_mean", None), values.pop("target_std", None)
+    if kind is Multiclass:
+        return kind(**values, soft_labels=soft)
+    if kind is Regression:
+        return kind(**values, target_mean=mean, target_std=std)
+    return kind(**values)
+
+
+def check_loss(kind: type[Task], loss: Optional[str]) -> str:
+    loss = loss or kind.default_loss
+    if loss not in kind.losses:
+        hint = " For two softmax outputs, use task multiclass." if kind is Binary else ""
+        raise DensekitError(f"The loss '{loss}' does not fit a {kind.name} task. Allowed: "
+                            f"{', '.join(sorted(kind.losses))}.{hint}")
+    return loss
+
+
+def check_class_count(kind: str, classes: list) -> None:
+    if len(classes) < 2:
+        raise DensekitError(
+            f"The training labels hold a single class ({classes[0]!r}); a classifier needs at "
+            "least two. Check the label column, or that the split kept every class.")
+    if kind == "binary" and len(classes) != 2:
+        raise DensekitError(f"The task is binary but the labels hold {len(classes)} classes "
+                            f"({preview(classes)}). Use --task multiclass.")
+
+
+def check_indicator(y: np.ndarray, kind: str) -> None:
+    if y.ndim != 2 or not np.all((y == 0) | (y == 1)):
+        raise DensekitError(f"A {kind} task needs one 0/1 column per label; the labels have "
+                            f"shape {y.shape}.")
+
+
+def regression_task(y: np.ndarray, loss: str, standardize: bool) -> Regression:
+    if y.dtype.kind not in "biuf":
+        raise DensekitError("Regression needs numeric labels; these are text "
+                            f"({preview(list(np.unique(y)))}). Use a classification task.")
+    z = y.reshape(len(y), -1).astype(np.float64)
+    mean = std = None
+    if standardize:
+        mean = z.mean(axis=0).tolist()
+        std = np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0).tolist()
+    return Regression(loss, z.shape[1], target_mean=mean, target_std=std)
