@@ -73,11 +73,13 @@ def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] 
 
 
 def train_in_memory(config: ConfigLike, dataset: Dataset, *, log: Optional[Log] = None,
-                    **overrides: Any) -> TrainResult:
+                    initial_weights: Optional[dict] = None, **overrides: Any) -> TrainResult:
     """Train on data in memory and write nothing: no run directory, no checkpoints, no
-    report, no signal handlers. What the scikit-learn estimators build on."""
+    report, no signal handlers. What the scikit-learn estimators build on.
+    initial_weights: a state_dict to start from (continued training)."""
     cfg = resolve(config, dotted(overrides))
-    return execute(cfg, None, log or (lambda _: None), quiet=True, dataset=dataset)
+    return execute(cfg, None, log or (lambda _: None), quiet=True, dataset=dataset,
+                   initial_weights=initial_weights)
 
 
 def write_report(run_dir: Path, log: Log) -> None:

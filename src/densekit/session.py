@@ -36,9 +36,11 @@ from densekit.training.tblog import TensorBoardLog
 
 def execute(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
             checkpoint: Optional[Checkpoint] = None, force: bool = False,
-            dataset: Optional[Dataset] = None, handle_signals: bool = False) -> TrainResult:
+            dataset: Optional[Dataset] = None, handle_signals: bool = False,
+            initial_weights: Optional[dict[str, torch.Tensor]] = None) -> TrainResult:
     """Train; with `out`, write the run directory (and checkpoints) as training goes.
-    handle_signals: Ctrl-C/SIGTERM save a checkpoint and stop (the command line's choice)."""
+    handle_signals: Ctrl-C/SIGTERM save a checkpoint and stop (the command line's choice).
+    initial_weights: start from these weights (a model trained before, to train further)."""
     cfg = cfg.model_copy(update={"out": str(out) if out else None})
     seed_everything(cfg.train.seed)
     strategy = SingleProcess.from_setting(cfg.train.device)
@@ -49,6 +51,8 @@ def execute(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
         check_same_run(checkpoint, identity, force)
     describe(prepared, log)
     model = build_model(cfg, prepared).to(strategy.device)
+    if initial_weights is not None:
+        model.load_state_dict(initial_weights)
     log(format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
                                  prepared.dataset.image_shape)))
     # From the run directory's creation on, Ctrl-C is honoured at a safe point (the loop saves
