@@ -155,3 +155,9 @@ def test_a_saved_configuration_with_default_momentum_still_loads(tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text(Config().to_yaml())
     assert load_config(path).train.optimizer == "adam"
+
+
+def test_many_bad_keys_still_make_one_short_paragraph():
+    message = error_of({"train": {f"{'k' * 5000}{i}": i for i in range(1000)}})
+    assert "unknown key 'train.kkk" in message and "992 more problems not shown" in message
+    assert len(message) < 5000

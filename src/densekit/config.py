@@ -288,8 +288,14 @@ def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
+MAX_ERRORS = 8  # one paragraph: the first few problems, and how many more
+
+
 def format_errors(err: ValidationError) -> str:
-    lines = [format_one(e) for e in most_specific(err.errors())]
+    errors = most_specific(err.errors())
+    lines = [format_one(e) for e in errors[:MAX_ERRORS]]
+    if len(errors) > MAX_ERRORS:
+        lines.append(f"({len(errors) - MAX_ERRORS} more problems not shown.)")
     return "Invalid configuration: " + " ".join(lines)
 
 
@@ -311,22 +317,22 @@ def key_of(error: dict[str, Any]) -> str:
 
 
 def format_one(error: dict[str, Any]) -> str:
-    key = key_of(error) or "(top level)"
-    loc = key.split(".")
+    loc = (key_of(error) or "(top level)").split(".")
+    key = clip(".".join(loc), 120)  # a key, too, is text the user sent
     received = error.get("input")
     if error["type"] == "extra_forbidden":
         parent = ".".join(loc[:-1])
         allowed = known_keys(parent)
         return (f"unknown key '{key}' (received {short(received)}). Allowed keys"
                 f"{' in ' + parent if parent else ''}: {', '.join(allowed)}."
-                f"{did_you_mean(loc[-1], allowed)}")
+                f"{did_you_mean(loc[-1][:100], allowed)}")
     reason = clip(error["msg"].removeprefix("Value error, "), 600)
     if error["type"] == "value_error" and isinstance(received, dict):
         return f"in '{key}': {reason}."  # a rule across keys: the message names them
     message = f"key '{key}' received {short(received)}: {reason}."
     expected = literal_choices(error)
     if expected and isinstance(received, str):
-        message += did_you_mean(received, expected)
+        message += did_you_mean(received[:100], expected)  # difflib time grows with the length
     return message
 
 
