@@ -19,15 +19,7 @@ def positive_scores(view) -> list[tuple[str, np.ndarray, np.ndarray]]:
     p, task = view.predictions, view.targets
     if p is None or task is None:
         return []
-    if view.task == "binary":
-        truth = task.true_classes(p["y"])
-        proba = task.class_probabilities(p["scores"].astype(np.float32))[:, 1]
-        return [(str(task.class_names[1]), truth, proba)]
-    if view.task == "multilabel" and p["y"].ndim == 2:
-        names = list(task.class_names)[:MAX_LABELS]
-        return [(str(name), p["y"][:, j].astype(np.int64), p["scores"][:, j].astype(np.float32))
-                for j, name in enumerate(names)]
-    return []
+    return task.yes_no_outcomes(p["y"], p["scores"].astype(np.float32))[:MAX_LABELS]
 
 
 def threshold_curves(view) -> Optional[dict]:

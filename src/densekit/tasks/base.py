@@ -84,6 +84,11 @@ class Task(ABC):
     def full_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         """Everything metrics.json holds for one split."""
 
+    def yes_no_outcomes(self, y: np.ndarray, scores: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        """(name, 0/1 truth, probability of yes) for each yes/no decision a threshold makes:
+        what ROC and precision-recall curves are drawn from; empty for other tasks."""
+        return []
+
     def class_counts(self, y: np.ndarray) -> Optional[np.ndarray]:
         """Rows per class (or positives per label) among encoded targets; None for regression."""
         return None

@@ -95,6 +95,9 @@ class Binary(SingleLabel):
     def probabilities(self, out: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(out)
 
+    def yes_no_outcomes(self, y: np.ndarray, scores: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        return [(str(self.class_names[1]), self.true_classes(y), scores[:, 0])]
+
     def make_loss(self, label_smoothing: float = 0.0,
                   class_weight: Optional[torch.Tensor] = None) -> LossFn:
         return losses.one_sigmoid_loss(self.loss, class_weight)

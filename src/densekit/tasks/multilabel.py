@@ -34,6 +34,10 @@ class Multilabel(Task):
             table[f"prob_{name}"] = column
         return table
 
+    def yes_no_outcomes(self, y: np.ndarray, scores: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+        return [(str(name), y[:, j].astype(np.int64), scores[:, j])
+                for j, name in enumerate(self.class_names)]
+
     def make_loss(self, label_smoothing: float = 0.0,
                   class_weight: Optional[torch.Tensor] = None) -> LossFn:
         return losses.sigmoid_per_output_loss(self.loss)

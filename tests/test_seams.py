@@ -1,0 +1,156 @@
+"""The seams: task types, the typed run directory, library use without side effects, and files
+written before the restructuring still read the same."""
+
+import ast
+import json
+import shutil
+import signal
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from safetensors.torch import load_file
+from sklearn.datasets import load_breast_cancer, load_digits
+
+import densekit
+from densekit.api import train_in_memory
+from densekit.data import dataset_from_memory
+from densekit.errors import DensekitError
+from densekit.tasks import KINDS, Binary, Multiclass, Multilabel, Regression, build_task
+
+FIXTURE = Path(__file__).parent / "fixtures" / "digits-v1"   # written by densekit before the seams
+SOURCE = Path(densekit.__file__).parent
+TASK_NAMES = {"binary", "multiclass", "multilabel", "regression"}
+
+
+def test_a_model_written_before_the_restructuring_predicts_the_same():
+    x = load_digits().data[:50].astype(np.uint8)
+    expected = np.load(FIXTURE / "expected-scores.npy")
+    assert np.array_equal(densekit.load(FIXTURE).scores(x).astype(np.float32), expected)
+
+
+def test_a_checkpoint_written_before_the_restructuring_resumes_bit_for_bit(tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    finished = load_file(FIXTURE / "model.safetensors")   # the old code's uninterrupted run
+    result = densekit.resume(run, quiet=True)              # from its checkpoint at epoch 1 of 2
+    assert result.history[-1]["epoch"] == 2
+    for name, tensor in result.model.state_dict().items():
+        assert torch.equal(tensor, finished[name]), name
+
+
+def edited_card(tmp_path, **changes) -> Path:
+    run = tmp_path / "run"
+    shutil.copytree(FIXTURE, run)
+    card = json.loads((run / "model.json").read_text())
+    card.update(changes)
+    (run / "model.json").write_text(json.dumps(card))
+    return run
+
+
+def test_a_model_card_of_a_newer_format_is_refused(tmp_path):
+    run = edited_card(tmp_path, format_version=99)
+    with pytest.raises(DensekitError, match="version 99, newer than this densekit reads"):
+        densekit.load(run)
+
+
+def test_an_edited_model_card_is_detected(tmp_path):
+    densekit.train(data__source="iris", model__hidden=[8], train__epochs=1,
+                   out=tmp_path / "fresh", quiet=True, report=False)
+    card = json.loads((tmp_path / "fresh" / "model.json").read_text())
+    card["preprocessing"]["mean"][0] += 1.0   # predictions would silently change
+    (tmp_path / "fresh" / "model.json").write_text(json.dumps(card))
+    with pytest.raises(DensekitError, match="modified after training"):
+        densekit.load(tmp_path / "fresh")
+
+
+def test_evaluate_scores_the_loss_training_reported_with_class_weights(tmp_path):
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.iloc[:400].to_csv(tmp_path / "train.csv", index=False)
+    frame.iloc[400:].to_csv(tmp_path / "test.csv", index=False)
+    result = densekit.train(data__source=str(tmp_path / "train.csv"), data__label="target",
+                            data__test=str(tmp_path / "test.csv"), train__class_weight="balanced",
+                            train__epochs=2, out=tmp_path / "run", quiet=True, report=False)
+    card = json.loads((tmp_path / "run" / "model.json").read_text())
+    assert card["class_weight"] is not None
+    test_loss = result.metrics["test"]["loss"]
+    assert densekit.evaluate(result.run_dir, str(tmp_path / "test.csv"))["loss"] == pytest.approx(test_loss, rel=1e-6)
+
+
+def test_library_training_leaves_the_programs_signal_handlers_alone(tmp_path, monkeypatch):
+    def mine(signum, frame):
+        raise AssertionError("not called")
+
+    monkeypatch.chdir(tmp_path)
+    previous = {sig: signal.signal(sig, mine) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        seen = []
+        x, y = load_digits(return_X_y=True)
+        original = densekit.session.InterruptFlag.__enter__
+
+        def spy(flag):
+            seen.append({sig: signal.getsignal(sig) for sig in previous})
+            return original(flag)
+
+        monkeypatch.setattr(densekit.session.InterruptFlag, "__enter__", spy)
+        train_in_memory(None, dataset_from_memory(x, y), train__epochs=1, model__hidden=[8])
+        densekit.train(data__source="digits", train__epochs=1, model__hidden=[8], quiet=True)
+        for handlers in seen + [{sig: signal.getsignal(sig) for sig in previous}]:
+            assert all(handler is mine for handler in handlers.values())
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def test_training_in_memory_writes_no_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    x, y = load_digits(return_X_y=True)
+    result = train_in_memory(None, dataset_from_memory(x, y), train__epochs=2)
+    assert result.run_dir is None and list(tmp_path.iterdir()) == []
+    assert result.metrics["test"]["accuracy"] > 0.8
+    assert result.card.n_inputs == 64 and len(result.history) == 2
+
+
+def test_in_memory_and_from_a_file_give_the_same_weights(tmp_path):
+    frame = load_breast_cancer(as_frame=True).frame
+    frame.to_csv(tmp_path / "cancer.csv", index=False)
+    settings = dict(model__hidden=[16], train__epochs=2)
+    from_file = densekit.train(data__source=str(tmp_path / "cancer.csv"), data__label="target",
+                               out=tmp_path / "run", quiet=True, report=False, **settings)
+    x, y = frame.drop(columns="target"), frame["target"]
+    in_memory = train_in_memory(None, dataset_from_memory(x, y), **settings)
+    for name, tensor in from_file.model.state_dict().items():
+        assert torch.equal(tensor, in_memory.model.state_dict()[name]), name
+
+
+@pytest.mark.parametrize("labels,kind", [
+    (np.array([0, 1, 1, 0]), Binary), (np.array([0, 1, 2, 1]), Multiclass),
+    (np.array([[1, 0], [0, 1], [1, 1]]), Multilabel), (np.array([0.5, 1.5, 2.5]), Regression)])
+def test_each_kind_of_problem_is_a_task_type_that_saves_and_reads_back(labels, kind):
+    task, _ = build_task(labels, None, None, None, None, False)
+    assert type(task) is kind and KINDS[task.name] is kind
+    assert densekit.tasks.task_from_json(json.loads(json.dumps(task.to_json()))) == task
+    out = torch.zeros(len(labels), task.n_outputs)
+    scores = task.probabilities(out).numpy()
+    assert len(task.decode(scores)) == len(labels)
+    assert task.main_metric in task.full_metrics(task.to_label_units(task.encode(labels, "t")), scores)
+
+
+def task_name_comparisons(path: Path) -> list[str]:
+    """`x == "binary"`, `x in ("binary", …)` and the like: deciding by a task's name."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                for const in ast.walk(side):
+                    if isinstance(const, ast.Constant) and const.value in TASK_NAMES:
+                        found.append(f"{path.relative_to(SOURCE)}:{node.lineno}")
+    return found
+
+
+def test_outside_tasks_no_code_decides_by_a_task_name():
+    found = [hit for path in SOURCE.rglob("*.py") if "tasks" not in path.relative_to(SOURCE).parts
+             for hit in task_name_comparisons(path)]
+    assert found == []
