@@ -37,9 +37,22 @@ class Prepared:
         return {k: len(v) for k, v in parts.items() if v is not None}
 
 
-def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None) -> Prepared:
+@dataclass
+class Fitted:
+    """What a model trained before has fixed, kept when it trains further on new rows: its
+    label coding (classes, outputs), input scaling and table encoder. A part left None is
+    fitted on the training split as usual."""
+
+    task: Optional[Task] = None
+    prep: Optional[Preprocessor] = None
+    encoder: Optional[Encoder] = None
+
+
+def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None,
+            fitted: Optional[Fitted] = None) -> Prepared:
     """Load data.source (or take `dataset`, already in memory), split, encode, and fit the
-    preprocessing on the training split only."""
+    preprocessing on the training split only (or keep what `fitted` gives)."""
+    fitted = fitted or Fitted()
     dataset = dataset if dataset is not None else load_source(cfg.data)
     for role, part in dataset.parts().items():
         check_part(part, role)
@@ -51,30 +64,38 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
             check_finite(part.x, dataset.feature_names, role)
     kind, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
     dataset = split_holdouts(dataset, cfg, stratify=KINDS[kind].is_classifier)
-    encoder = encode_tables(dataset, cfg.data) if dataset.is_mixed_table() else None
-    task, _ = build_task(dataset.train.y, kind, cfg.model.loss, dataset.class_names,
-                         dataset.label_names, cfg.model.standardize_target)
+    encoder = encode_tables(dataset, cfg.data, fitted.encoder) if dataset.is_mixed_table() else None
+    task = fitted.task
+    if task is None:
+        task, _ = build_task(dataset.train.y, kind, cfg.model.loss, dataset.class_names,
+                             dataset.label_names, cfg.model.standardize_target)
     check_batch_size(len(dataset.train), cfg.train.batch_size)
-    prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max, cfg.data.pixels)
+    prep = fitted.prep
+    if prep is None:
+        prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max, cfg.data.pixels)
     resident = {role: to_resident(prep.transform(part.x), task.encode(part.y, role), device)
                 for role, part in dataset.parts().items()}
     return Prepared(dataset, task, reason, prep, resident["train"],
                     resident.get("validation"), resident.get("test"), encoder)
 
 
-def encode_tables(dataset: Dataset, cfg: DataConfig) -> Encoder:
-    """Fit the encoder on the training split only, then encode every split with it."""
-    if dataset.kind == "bag":
-        text = cfg.text
-        encoder = TextEncoder.fit(dataset.train.x, dataset.feature_names[0], text.words, text.mode)
-    else:
-        encoder = TableEncoder.fit(dataset.train.x, cfg.missing)
+def encode_tables(dataset: Dataset, cfg: DataConfig, encoder: Optional[Encoder] = None) -> Encoder:
+    """Fit the encoder on the training split only (unless one is given), then encode every
+    split with it."""
+    encoder = encoder if encoder is not None else fit_encoder(dataset, cfg)
     for role, part in dataset.parts().items():
         part.x, _ = encoder.transform(part.x, role)  # unseen categories encode as zeros
     dataset.feature_names = encoder.output_names()
     for role, part in dataset.parts().items():
         check_finite(part.x, dataset.feature_names, role)
     return encoder
+
+
+def fit_encoder(dataset: Dataset, cfg: DataConfig) -> Encoder:
+    if dataset.kind == "bag":
+        text = cfg.text
+        return TextEncoder.fit(dataset.train.x, dataset.feature_names[0], text.words, text.mode)
+    return TableEncoder.fit(dataset.train.x, cfg.missing)
 
 
 def check_part(part: Part, role: str) -> None:

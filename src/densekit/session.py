@@ -20,7 +20,7 @@ from densekit.logs import Log
 from densekit.nn import fastpath
 from densekit.outcome import TrainResult, finish
 from densekit.nn.model import DenseNet, format_summary, summarise
-from densekit.pipeline import Prepared, class_weight_tensor, describe, prepare
+from densekit.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
 from densekit.rundir.run import RunDir
 from densekit.training.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
 from densekit.training.evaluation import Resident
@@ -37,14 +37,16 @@ from densekit.training.tblog import TensorBoardLog
 def execute(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
             checkpoint: Optional[Checkpoint] = None, force: bool = False,
             dataset: Optional[Dataset] = None, handle_signals: bool = False,
-            initial_weights: Optional[dict[str, torch.Tensor]] = None) -> TrainResult:
+            initial_weights: Optional[dict[str, torch.Tensor]] = None,
+            fitted: Optional[Fitted] = None) -> TrainResult:
     """Train; with `out`, write the run directory (and checkpoints) as training goes.
     handle_signals: Ctrl-C/SIGTERM save a checkpoint and stop (the command line's choice).
-    initial_weights: start from these weights (a model trained before, to train further)."""
+    initial_weights: start from these weights (a model trained before, to train further).
+    fitted: keep that model's label coding, input scaling and encoder (pipeline.Fitted)."""
     cfg = cfg.model_copy(update={"out": str(out) if out else None})
     seed_everything(cfg.train.seed)
     strategy = SingleProcess.from_setting(cfg.train.device)
-    prepared = prepare(cfg, strategy.device, dataset)
+    prepared = prepare(cfg, strategy.device, dataset, fitted)
     check_monitor(cfg, prepared)
     identity = {"config": cfg.to_dict(), "data_sha256": data_digest(prepared.train)}
     if checkpoint is not None:
