@@ -14,7 +14,7 @@ from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
 from densekit.logs import Log, console_log
 from densekit.nn.model import format_summary, summarise
-from densekit.pipeline import prepare
+from densekit.pipeline import Fitted, prepare
 from densekit.predict import Predictor
 from densekit.rundir.run import plan_run_dir
 from densekit.session import TrainResult, execute, model_inputs, resume_checkpoint
@@ -73,13 +73,16 @@ def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] 
 
 
 def train_in_memory(config: ConfigLike, dataset: Dataset, *, log: Optional[Log] = None,
-                    initial_weights: Optional[dict] = None, **overrides: Any) -> TrainResult:
+                    initial_weights: Optional[dict] = None, fitted: Optional[Fitted] = None,
+                    quiet: bool = True, **overrides: Any) -> TrainResult:
     """Train on data in memory and write nothing: no run directory, no checkpoints, no
     report, no signal handlers. What the scikit-learn estimators build on.
-    initial_weights: a state_dict to start from (continued training)."""
+    initial_weights: a state_dict to start from (continued training); fitted: the label
+    coding, input scaling and encoder of that model, kept (pipeline.Fitted).
+    quiet=False: one line per evaluation to `log` (a progress bar in a terminal)."""
     cfg = resolve(config, dotted(overrides))
-    return execute(cfg, None, log or (lambda _: None), quiet=True, dataset=dataset,
-                   initial_weights=initial_weights)
+    return execute(cfg, None, log or (lambda _: None), quiet=quiet, dataset=dataset,
+                   initial_weights=initial_weights, fitted=fitted)
 
 
 def write_report(run_dir: Path, log: Log) -> None:
