@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from densekit.cli import main
+from tests.helpers.publisher import Server
 from densekit.data.named import data_folders
 
 FASHION_AVAILABLE = any((f / "train-images-idx3-ubyte.gz").exists() for f in data_folders("fashion-mnist"))
@@ -42,3 +43,13 @@ def write_iris_csv(folder: Path) -> Path:
 @pytest.fixture
 def iris_csv(tmp_path) -> Path:
     return write_iris_csv(tmp_path)
+
+
+@pytest.fixture
+def server(monkeypatch, tmp_path):
+    srv = Server()
+    monkeypatch.setenv("DENSEKIT_MIRROR", srv.url)
+    monkeypatch.setenv("HOME", str(tmp_path))           # the cache goes to tmp_path/.cache
+    monkeypatch.delenv("DENSEKIT_DATA", raising=False)
+    yield srv
+    srv.close()

@@ -16,7 +16,7 @@ from densekit.config import load_config
 from densekit.data import load_source
 from densekit.pipeline import split_holdouts
 from tests.conftest import needs_fashion
-from tests.test_text import sequences
+from tests.helpers.words import sequences
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COVERED = {"mlcc-mnist-linear", "mlcc-mnist-dnn", "fashion-mnist-keras", "fashion-mnist-mse-onehot",

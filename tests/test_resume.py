@@ -4,16 +4,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-import yaml
-from safetensors.torch import load_file
 
 import densekit
 from densekit.training.checkpoint import CheckpointFolder, decode
 from densekit.errors import DensekitError
+from tests.helpers.runs import assert_same_weights, reference_run, start, wait_for_checkpoint
 
 # Dropout, a step schedule, class weights and early stopping all in play; 144 steps per epoch.
 HARD_CASE = {
@@ -32,51 +30,6 @@ FAST_CASE = {
     "train": {"epochs": 12, "batch_size": 8, "schedule": "cosine", "early_stopping": {"patience": 50},
               "checkpoint": {"every_epochs": 1, "every_steps": 25}},
 }
-
-
-def write_config(folder: Path, values: dict) -> Path:
-    path = folder / "config.yaml"
-    path.write_text(yaml.safe_dump(values))
-    return path
-
-
-def start(*args) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "densekit.cli", *map(str, args)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for_checkpoint(run: Path, after_step: int, timeout: float = 120) -> None:
-    last = CheckpointFolder(run).last
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if last.exists():
-            try:
-                if decode(last.read_bytes(), last).meta["loop"]["step"] >= after_step:
-                    return
-            except (ValueError, OSError):
-                pass  # being replaced right now
-        time.sleep(0.05)
-    raise AssertionError(f"no checkpoint past step {after_step} within {timeout}s")
-
-
-def weights(run: Path) -> dict:
-    return load_file(run / "model.safetensors")
-
-
-def assert_same_weights(a: Path, b: Path) -> None:
-    wa, wb = weights(a), weights(b)
-    assert wa.keys() == wb.keys()
-    for key in wa:
-        assert wa[key].equal(wb[key]), f"{key} differs"
-
-
-def reference_run(folder: Path, values: dict) -> tuple[Path, Path]:
-    """The run, left alone."""
-    config = write_config(folder, values)
-    proc = subprocess.run([sys.executable, "-m", "densekit.cli", "train", config, "--out",
-                           folder / "run", "-q"], capture_output=True, text=True, timeout=600)
-    assert proc.returncode == 0, proc.stderr
-    return folder / "run", config
 
 
 @pytest.fixture(scope="module")
@@ -138,7 +91,9 @@ def test_resume_refuses_changed_training_data(tmp_path, iris_csv):
     iris_csv.write_text("\n".join(lines) + "\n")
     with pytest.raises(DensekitError, match="training data"):
         densekit.train(resume=True, **common)
-    densekit.train(resume=True, force=True, **common)  # forced: it goes on
+    forced = densekit.train(resume=True, force=True, **common)  # forced: it goes on, on the new data
+    assert forced.history[-1]["epoch"] == 3
+    assert forced.metrics["test"]["accuracy"] > 0.5
 
 
 def test_a_corrupted_last_checkpoint_falls_back_to_the_previous(tmp_path, capsys):

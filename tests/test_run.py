@@ -131,7 +131,13 @@ def test_loading_never_unpickles(iris_run, monkeypatch):
 
     def refuse(*args, **kwargs):
         raise AssertionError("pickle was called while loading a run")
+    class RefusingUnpickler(pickle.Unpickler):
+        def __init__(self, *args, **kwargs):
+            refuse()
+
     monkeypatch.setattr(pickle, "load", refuse)
     monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", RefusingUnpickler)
     monkeypatch.setattr(torch, "load", refuse)
-    densekit.load(result.run_dir).predict(frame.drop(columns=["species"]).to_numpy())
+    predictions = densekit.load(result.run_dir).predict(frame.drop(columns=["species"]).to_numpy())
+    assert set(predictions) <= {"setosa", "versicolor", "virginica"}

@@ -2,7 +2,6 @@
 
 import io
 import os
-import pickle
 
 import numpy as np
 import pandas as pd
@@ -13,17 +12,8 @@ from densekit.config import DataConfig
 from densekit.data import load_source
 from densekit.data.sequences import multi_hot, read_object_npz
 from densekit.errors import DensekitError
-from tests.test_download import npz_bytes, publish, server  # noqa: F401  (fixture)
-
-
-def sequences(labels, rng, vocabulary=300):
-    """Word-index lists as Keras stores them: an object array of Python lists.
-    Label 1 draws from the low indices more often, so the words carry the label."""
-    out = np.empty(len(labels), dtype=object)
-    for i, label in enumerate(labels):
-        low = rng.integers(1, vocabulary // 3, 25)
-        out[i] = [int(w) for w in (low if label else rng.integers(vocabulary // 4, vocabulary, 25))]
-    return out
+from tests.helpers.publisher import npz_bytes, publish
+from tests.helpers.words import sequences
 
 
 def imdb_bytes(rows=600) -> bytes:
@@ -71,7 +61,6 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     with pytest.raises(DensekitError, match="refuses to load"):
         read_object_npz(tmp_path / "imdb.npz")
     assert not (tmp_path / "pwned").exists()
-    assert pickle  # the stdlib unpickler is what is being restricted
 
 
 def test_a_words_option_that_is_not_a_count_is_refused(cli):

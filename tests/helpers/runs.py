@@ -1,0 +1,56 @@
+"""Runs in a child process, as a user starts them, and their files compared."""
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+from safetensors.torch import load_file
+
+from densekit.training.checkpoint import CheckpointFolder, decode
+
+
+def write_config(folder: Path, values: dict) -> Path:
+    path = folder / "config.yaml"
+    path.write_text(yaml.safe_dump(values))
+    return path
+
+
+def start(*args) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "densekit.cli", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for_checkpoint(run: Path, after_step: int, timeout: float = 120) -> None:
+    last = CheckpointFolder(run).last
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if last.exists():
+            try:
+                if decode(last.read_bytes(), last).meta["loop"]["step"] >= after_step:
+                    return
+            except (ValueError, OSError):
+                pass  # being replaced right now
+        time.sleep(0.05)
+    raise AssertionError(f"no checkpoint past step {after_step} within {timeout}s")
+
+
+def weights(run: Path) -> dict:
+    return load_file(run / "model.safetensors")
+
+
+def assert_same_weights(a: Path, b: Path) -> None:
+    wa, wb = weights(a), weights(b)
+    assert wa.keys() == wb.keys()
+    for key in wa:
+        assert wa[key].equal(wb[key]), f"{key} differs"
+
+
+def reference_run(folder: Path, values: dict) -> tuple[Path, Path]:
+    """The run, left alone."""
+    config = write_config(folder, values)
+    proc = subprocess.run([sys.executable, "-m", "densekit.cli", "train", config, "--out",
+                           folder / "run", "-q"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    return folder / "run", config
