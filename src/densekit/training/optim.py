@@ -118,9 +118,12 @@ class Optimization:
 
     def __init__(self, params: list[torch.nn.Parameter], cfg: TrainConfig, total_steps: int):
         self.optimizer = make_optimizer(params, cfg)
+        # The schedule first: it replaces optimizer.step with a wrapper that records each call,
+        # and a step method bound before that would bypass it (PyTorch then warns that the
+        # schedule stepped before the optimizer).
+        self.scheduler, self.schedule_on = make_scheduler(self.optimizer, cfg, total_steps)
         self.adam = DirectFusedAdam(self.optimizer) if DirectFusedAdam.supports(self.optimizer) else None
         self.step = self.adam.step if self.adam else self.optimizer.step
-        self.scheduler, self.schedule_on = make_scheduler(self.optimizer, cfg, total_steps)
         self.clip = gradient_clipper(params, cfg.clip_norm)
 
     def graphable(self) -> bool:
