@@ -18,3 +18,30 @@ def test_no_scheduler_order_warning(tmp_path, optimizer):
                        report=False)
     messages = [str(w.message) for w in caught]
     assert not [m for m in messages if "lr_scheduler.step()" in m], messages
+
+
+def iris_with_gaps(folder, text_column: bool):
+    """iris as a user's CSV with about one value in ten missing (and a text column with a gap)."""
+    import numpy as np
+    from sklearn.datasets import load_iris
+    frame = load_iris(as_frame=True).frame
+    rng = np.random.default_rng(0)
+    for column in frame.columns[:4]:
+        frame.loc[rng.random(len(frame)) < 0.1, column] = np.nan
+    if text_column:
+        frame["colour"] = np.where(rng.random(len(frame)) < 0.5, "red", "blue")
+        frame.loc[3, "colour"] = None
+    path = folder / f"gaps-{text_column}.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("text_column, inputs", [(False, 4), (True, 4 + 2)])
+def test_summary_needs_only_shapes(tmp_path, cli, text_column, inputs):
+    path = iris_with_gaps(tmp_path, text_column)
+    code, out, _ = cli("summary", "--data", path, "--label", "target", "--hidden", "16")
+    assert code == 0
+    assert f"{inputs * 16 + 16:,}" in out and f"{16 * 3 + 3:,}" in out  # inputs → 16 → 3 classes
+    # Training still refuses the gaps under the default data.missing: error.
+    code, _, err = cli("train", "--data", path, "--label", "target", "--out", tmp_path / "run", "-q")
+    assert code == 2 and ("missing values" in err or "NaN" in err)

@@ -169,9 +169,20 @@ def labelled_part(predictor: Predictor, data: str):
 def summary(config: ConfigLike = None, **overrides: Any) -> str:
     """The layer table for a configuration (the data is read to learn input and output sizes)."""
     cfg = resolve(config, dotted(overrides))
-    prepared = prepare(cfg, torch.device("cpu"))
+    prepared = prepare(shapes_only(cfg), torch.device("cpu"))
     return format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
                                     prepared.dataset.image_shape))
+
+
+def shapes_only(cfg: Config) -> Config:
+    """The configuration a summary prepares the data with. It needs only the number of encoded
+    columns and of outputs, which no fill changes, so gaps are filled (with zeros, which any
+    column takes) instead of refused as training refuses them under data.missing: error."""
+    if cfg.data.missing != "error":
+        return cfg
+    values = cfg.to_dict()
+    values["data"]["missing"] = "zero"
+    return Config.from_dict(values)
 
 
 __all__ = ["TrainResult", "evaluate", "load", "resume", "summary", "train", "train_in_memory"]
