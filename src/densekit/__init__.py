@@ -2,7 +2,8 @@
 
 from densekit.errors import DensekitError
 from densekit.version import __version__
-__all__ = ["Config", "DensekitError", "cross_validate", "evaluate", "load", "resume", "summary", "train", "__version__"]
+__all__ = ["Config", "DenseClassifier", "DenseRegressor", "DensekitError", "cross_validate",
+           "evaluate", "load", "resume", "summary", "train", "__version__"]
 
 
 def __getattr__(name: str):
@@ -10,6 +11,9 @@ def __getattr__(name: str):
     if name == "Config":
         from densekit.config import Config
         return Config
+    if name in ("DenseClassifier", "DenseRegressor"):
+        from densekit import estimators
+        return getattr(estimators, name)
     if name in ("cross_validate", "evaluate", "load", "resume", "summary", "train"):
         from densekit import api
         return getattr(api, name)

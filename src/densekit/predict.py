@@ -71,6 +71,12 @@ class Predictor:
             raise DensekitError(f"{run.file('model.json')} and model.safetensors do not describe "
                                 f"a loadable model ({err}). Were they edited by hand?") from None
 
+    @classmethod
+    def from_card(cls, model: DenseNet, card: ModelCard, log: Optional[Log] = None) -> "Predictor":
+        """A Predictor for a model still in memory (a TrainResult's .model and .card)."""
+        return cls(model, task_from_json(card.targets), Preprocessor.from_json(card.preprocessing),
+                   card, log)
+
     def scores(self, x: np.ndarray) -> np.ndarray:
         """Probabilities (classification) or values in label units (regression): (rows, outputs)."""
         x = self.check(x)

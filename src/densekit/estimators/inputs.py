@@ -1,0 +1,98 @@
+"""What fit and predict accept, checked the way scikit-learn's tools expect.
+
+Arrays, lists and SciPy sparse matrices go through scikit-learn's validate_data (numbers
+only; NaN refused unless `missing` fills gaps). A pandas DataFrame with text, categorical or
+boolean columns is kept as a frame and encoded as the command line encodes a mixed table
+(one-hot categories, filled gaps), with the encoder saved in the model.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Any, Iterator, Optional
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from sklearn.utils import check_array, check_consistent_length
+from sklearn.utils.validation import validate_data
+
+from densekit.data.tables import is_numeric
+from densekit.errors import DensekitError
+
+FLOATS = (np.float64, np.float32)  # float32 stays float32; anything else becomes float64
+
+
+class InvalidInput(DensekitError, ValueError):
+    """Bad data or settings given to an estimator. scikit-learn's tools (cross-validation,
+    grid search, check_estimator) expect a ValueError; the message is densekit's."""
+
+
+@contextmanager
+def sklearn_errors() -> Iterator[None]:
+    """densekit's errors as ValueErrors, with their messages."""
+    try:
+        yield
+    except DensekitError as err:
+        if isinstance(err, ValueError):
+            raise
+        raise InvalidInput(str(err)) from None
+
+
+def is_mixed_frame(x: Any) -> bool:
+    return isinstance(x, pd.DataFrame) and not all(is_numeric(x[c]) for c in x.columns)
+
+
+def training_data(estimator, x: Any, y: Any, *, reset: bool, y_numeric: bool):
+    """(features, labels) for fit: a numeric array (dense or sparse) or a mixed frame."""
+    if is_mixed_frame(x):
+        # Feature names and count are recorded; the frame itself is encoded by densekit.
+        x, y = validate_data(estimator, x, y, reset=reset, skip_check_array=True)
+        check_consistent_length(x, y)
+        return string_columns(x), checked_labels(y, y_numeric)
+    return validate_data(estimator, x, y, reset=reset, accept_sparse=True, multi_output=True,
+                         y_numeric=y_numeric, dtype=FLOATS,
+                         ensure_all_finite=finite_rule(estimator))
+
+
+def prediction_data(estimator, x: Any, frames: bool):
+    """Features to predict from: a dense float array, or a frame for a model with an encoder."""
+    if frames and is_mixed_frame(x):
+        return string_columns(validate_data(estimator, x, reset=False, skip_check_array=True))
+    x = validate_data(estimator, x, reset=False, accept_sparse=True, dtype=FLOATS,
+                      ensure_all_finite=finite_rule(estimator))
+    return x.toarray() if scipy.sparse.issparse(x) else x
+
+
+def validation_rows(estimator, validation_data: Any, y_numeric: bool):
+    """fit's validation_data=(X_val, y_val), read like the training rows; (None, None) if absent."""
+    if validation_data is None:
+        return None, None
+    if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+        raise InvalidInput("validation_data must be a pair (X_val, y_val).")
+    x, y = validation_data
+    frames = is_mixed_frame(x)
+    x = prediction_data(estimator, x, frames)
+    y = checked_labels(y, y_numeric)
+    check_consistent_length(x, y)
+    return x, y
+
+
+def checked_labels(y: Any, numeric: bool) -> np.ndarray:
+    y = check_array(y, ensure_2d=False, dtype="numeric" if numeric else None,
+                    ensure_all_finite=True, input_name="y", accept_sparse="csr")
+    return y.toarray() if scipy.sparse.issparse(y) else y
+
+
+def string_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """densekit's encoder reads columns by name, as text."""
+    return frame.set_axis([str(c) for c in frame.columns], axis=1)
+
+
+def finite_rule(estimator) -> Any:
+    return True if estimator.missing == "error" else "allow-nan"
+
+
+def feature_names(estimator) -> Optional[list[str]]:
+    names = getattr(estimator, "feature_names_in_", None)
+    return None if names is None else [str(n) for n in names]
