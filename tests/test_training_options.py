@@ -1,5 +1,6 @@
 """Optimisers, schedules, evaluation periods, early stopping, class weights and numerical health."""
 
+import json
 import math
 import os
 import signal
@@ -149,3 +150,15 @@ def test_ctrl_c_while_the_run_starts_stops_cleanly_and_resumes(tmp_path, monkeyp
                        handle_signals=True)
     monkeypatch.setattr(session, "build_trainer", real_build)
     assert densekit.resume(run, quiet=True).history[-1]["epoch"] == 2
+
+
+def test_threads_are_set_for_the_run_recorded_and_given_back(tmp_path):
+    before = torch.get_num_threads()
+    other = 2 if before != 2 else 1
+    densekit.train(data__source="iris", train__epochs=1, train__threads=other,
+                   out=tmp_path / "run", quiet=True, report=False)
+    assert json.loads((tmp_path / "run" / "run.json").read_text())["threads"] == other
+    assert torch.get_num_threads() == before  # the host program's setting is left as it was
+    densekit.train(data__source="iris", train__epochs=1, out=tmp_path / "default", quiet=True,
+                   report=False)
+    assert json.loads((tmp_path / "default" / "run.json").read_text())["threads"] == 1

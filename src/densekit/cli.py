@@ -48,6 +48,7 @@ TRAIN_FLAGS = {
     "--class-weight": ("train.class_weight", "'balanced' or a YAML mapping such as '{0: 1, 1: 5}'"),
     "--seed": ("train.seed", "random seed (0)"),
     "--device": ("train.device", "auto | cpu | cuda"),
+    "--threads": ("train.threads", "CPU threads for PyTorch (default 1: see the README's Speed section)"),
     "--out": ("out", "run directory (default runs/<data>-<time>); never overwritten"),
 }
 FLAG_ALIASES = {"--out": ["--output", "-o"]}  # --output/-o: the name every other command uses

@@ -142,6 +142,7 @@ class TrainConfig(Section):
     class_weight: Optional[Union[Literal["balanced"], dict[str, Annotated[float, Field(ge=0.0)]]]] = None
     seed: int = 0                                    # 0 to 2**32 - 1, as NumPy accepts
     device: Device = "auto"
+    threads: Optional[int] = Field(None, ge=1)       # CPU threads; None: 1 (see README, Speed)
 
     @field_validator("class_weight", mode="before")
     @classmethod

@@ -30,7 +30,7 @@ from densekit.training.loop import Trainer, total_steps
 from densekit.training.optim import Optimization
 from densekit.training.resume import Checkpointer, restore
 from densekit.training.steps import StepRunner
-from densekit.training.strategy import SingleProcess
+from densekit.training.strategy import SingleProcess, cpu_threads
 from densekit.training.tblog import TensorBoardLog
 
 
@@ -43,6 +43,15 @@ def execute(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     handle_signals: Ctrl-C/SIGTERM save a checkpoint and stop (the command line's choice).
     initial_weights: start from these weights (a model trained before, to train further).
     fitted: keep that model's label coding, input scaling and encoder (pipeline.Fitted)."""
+    with cpu_threads(cfg.train.threads):
+        return session(cfg, out, log, quiet, checkpoint, force, dataset, handle_signals,
+                       initial_weights, fitted)
+
+
+def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
+            checkpoint: Optional[Checkpoint], force: bool, dataset: Optional[Dataset],
+            handle_signals: bool, initial_weights: Optional[dict[str, torch.Tensor]],
+            fitted: Optional[Fitted]) -> TrainResult:
     cfg = cfg.model_copy(update={"out": str(out) if out else None})
     seed_everything(cfg.train.seed)
     strategy = SingleProcess.from_setting(cfg.train.device)
@@ -145,12 +154,16 @@ def check_same_run(checkpoint: Checkpoint, identity: dict[str, Any], force: bool
             "--force to continue anyway.")
 
 
-def config_differences(before: dict, after: dict, prefix: str = "") -> list[str]:
+def config_differences(before: dict, after: dict, prefix: str = "",
+                       defaults: Optional[dict] = None) -> list[str]:
+    """Keys whose values differ. A key added to densekit since `before` was written counts as
+    unchanged while it holds its default: older checkpoints still resume."""
+    defaults = Config().to_dict() if defaults is None else defaults
     changes = []
     for key in sorted(set(before) | set(after)):
-        old, new = before.get(key), after.get(key)
+        old, new = before.get(key, defaults.get(key)), after.get(key)
         if isinstance(old, dict) and isinstance(new, dict):
-            changes += config_differences(old, new, f"{prefix}{key}.")
+            changes += config_differences(old, new, f"{prefix}{key}.", defaults.get(key) or {})
         elif old != new and f"{prefix}{key}" != "out":
             changes.append(f"{prefix}{key}: {old!r} → {new!r}")
     return changes

@@ -4,6 +4,9 @@ between them) fits behind the same calls without touching the loop."""
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
 import torch
 
 from densekit.errors import DensekitError
@@ -34,3 +37,21 @@ class SingleProcess:
     def generator(self, seed: int) -> torch.Generator:
         """The generator that orders each epoch's rows (the same in every process)."""
         return torch.Generator(device=self.device).manual_seed(seed)
+
+
+# Measured (benchmarks/threads.py, RESULTS.md): a second thread speeds up the tutorial-sized
+# networks little on a quiet machine and slows them down many times when another program
+# wants the core, so one thread is the default; train.threads asks for more.
+DEFAULT_THREADS = 1
+
+
+@contextmanager
+def cpu_threads(setting: Optional[int]) -> Iterator[int]:
+    """PyTorch's intra-op threads for the duration of a training session, then the caller's
+    count again (a library must not change its host program's settings for good)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(setting or DEFAULT_THREADS)
+    try:
+        yield torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
