@@ -45,3 +45,26 @@ def test_summary_needs_only_shapes(tmp_path, cli, text_column, inputs):
     # Training still refuses the gaps under the default data.missing: error.
     code, _, err = cli("train", "--data", path, "--label", "target", "--out", tmp_path / "run", "-q")
     assert code == 2 and ("missing values" in err or "NaN" in err)
+
+
+def test_evaluate_a_named_set_scores_the_runs_test_split(tmp_path, cli):
+    import json
+    # A seed and fraction other than the defaults, and stratified by class, as training split.
+    run = tmp_path / "run"
+    code, _, err = cli("train", "--data", "digits", "--epochs", "2", "--seed", "7",
+                       "--test-split", "0.3", "--out", run, "-q")
+    assert code == 0, err
+    code, out, err = cli("evaluate", run, "digits", "--json")
+    assert code == 0, err
+    evaluated, trained = json.loads(out), json.loads((run / "metrics.json").read_text())["test"]
+    assert evaluated["accuracy"] == pytest.approx(trained["accuracy"], abs=1e-12)
+    assert evaluated["loss"] == pytest.approx(trained["loss"], rel=1e-5)
+    assert sum(map(sum, evaluated["confusion_matrix"])) == 540  # 30 % of 1,797 rows, rounded up
+
+
+def test_evaluate_a_named_set_the_run_never_split(tmp_path, cli, iris_csv):
+    run = tmp_path / "run"
+    code, _, err = cli("train", "--data", iris_csv, "--label", "species", "--epochs", "1", "--out", run, "-q")
+    assert code == 0, err
+    code, _, err = cli("evaluate", run, "iris")
+    assert code == 2 and "no separate test part" in err and "trained on" in err

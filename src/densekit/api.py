@@ -8,10 +8,11 @@ from typing import Any, Optional, Union
 
 import torch
 
-from densekit.config import Config, DataConfig, load_config, read_yaml, set_dotted
-from densekit.data import Dataset, load_source
+from densekit.config import Config, load_config, read_yaml, set_dotted
+from densekit.data import Dataset
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
+from densekit.heldout import named_test_part
 from densekit.logs import Log, console_log
 from densekit.nn.model import format_summary, summarise
 from densekit.pipeline import Fitted, prepare
@@ -138,7 +139,7 @@ def load(run_dir: str | Path, log: Optional[Log] = None) -> Predictor:
 def evaluate(run_dir: str | Path, data: str) -> dict[str, Any]:
     """Loss and metrics of a run's model on labelled data (a file, or a dataset's test part)."""
     predictor = load(run_dir)
-    part = labelled_part(predictor, data)
+    part = labelled_part(predictor, data, Path(run_dir))
     task, card = predictor.task, predictor.card
     resident = to_resident(predictor.prep.transform(predictor.check(part.x)),
                            task.encode(part.y, "evaluation"), torch.device("cpu"))
@@ -147,14 +148,10 @@ def evaluate(run_dir: str | Path, data: str) -> dict[str, Any]:
     return score(predictor.model, predictor.prep, loss_fn, task, resident, full=True)
 
 
-def labelled_part(predictor: Predictor, data: str):
+def labelled_part(predictor: Predictor, data: str, run_dir: Path):
     path = Path(data)
     if data in LOADERS and not path.exists():
-        dataset = load_source(DataConfig(source=data))
-        if dataset.test is None:
-            raise DensekitError(f"The {data} dataset has no separate test part; evaluating on it "
-                                "would score rows the model was trained on. Give a file instead.")
-        return dataset.test
+        return named_test_part(run_dir, data, predictor.task.is_classifier)
     if path.is_dir():
         part = predictor.read_features(path, require_label=True)
         if part.y is None:
