@@ -185,7 +185,7 @@ def run_child(tool: str, batch: int, epochs: int, device: str) -> dict | None:
         python = peer_python()
         if python is None:
             return None
-        from densekit.data.remote import ensure_files
+        from densekit.data.named import ensure_files
         folder = ensure_files("fashion-mnist")
         cmd = [str(python), "-c", KERAS_SCRIPT, str(folder), str(batch), str(epochs)]
         env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "KERAS_BACKEND": "tensorflow"}

@@ -13,6 +13,7 @@ import yaml
 from densekit import __version__
 from densekit.config import BoundedLoader, load_config, short
 from densekit.errors import DensekitError
+from densekit.logs import show_library_notes
 from densekit.outputs import check_output
 from densekit.training.interrupt import TrainingInterrupted
 
@@ -287,7 +288,7 @@ def run_predict(args: argparse.Namespace) -> int:
     from densekit.api import load
     if args.output:  # before the work: a refused output must not cost a prediction
         check_output(args.output, args.overwrite)
-    predictor = load(args.run, log=lambda message: print(message, file=sys.stderr))
+    predictor = load(args.run)
     source = Path(args.input)
     if source.is_dir():  # a folder of images: say which file each prediction is for
         from densekit.data.images import images_to_predict
@@ -355,6 +356,7 @@ COMMANDS = {"train": run_train, "resume": run_resume, "cv": run_cv, "summary": r
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    show_library_notes()
     try:
         return COMMANDS[args.command](args)
     except TrainingInterrupted as err:

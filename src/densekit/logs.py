@@ -4,6 +4,7 @@ library gets them through Python's logging (logger "densekit"), or passes its ow
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Callable
 
 Log = Callable[[str], None]
@@ -17,3 +18,17 @@ def library_log(message: str) -> None:
 def console_log(message: str) -> None:
     """The command line's log: each line at once, also when stdout is a pipe or a CI log."""
     print(message, flush=True)
+
+
+class Stderr(logging.Handler):
+    """Writes to whatever sys.stderr is at the time of the message (tests replace it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(self.format(record), file=sys.stderr)
+
+
+def show_library_notes() -> None:
+    """The command line shows the notes a library user gets through logging, on stderr."""
+    if not any(isinstance(handler, Stderr) for handler in logger.handlers):
+        logger.addHandler(Stderr())
+    logger.setLevel(logging.INFO)

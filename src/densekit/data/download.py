@@ -23,6 +23,7 @@ from typing import Optional
 from tqdm import tqdm
 
 from densekit.errors import DensekitError
+from densekit.logs import library_log
 
 CHUNK = 1 << 16
 TIMEOUT_S = 30
@@ -68,8 +69,8 @@ def verify(remote: RemoteFile, partial: Path, folder: Path) -> None:
     if not expected:
         record = folder / f"{remote.name}.sha256"
         record.write_text(f"{digest}  {remote.name}\n")
-        print(f"note: {remote.url} publishes no checksum; the downloaded file's SHA-256 is "
-              f"{digest} (saved in {record}).", file=sys.stderr)
+        library_log(f"note: {remote.url} publishes no checksum; the downloaded file's SHA-256 "
+                    f"is {digest} (saved in {record}).")
         return
     if digest != expected:
         quarantined = quarantine(partial, folder, remote.name)
