@@ -72,6 +72,7 @@ class DenseClassifier(ClassifierMixin, DenseEstimator):
     def _targets(self, y: np.ndarray, continuing: bool, classes: Any):
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)  # a column vector: one label per row
+        refuse_mixed_types(y)
         check_classification_targets(y)
         kind = TASKS[type_of_target(y)]
         if continuing:
@@ -99,8 +100,8 @@ class DenseClassifier(ClassifierMixin, DenseEstimator):
                                    f"on {len(self.classes_)}.")
             return task.name
         if classes is not None and not np.array_equal(np.unique(classes), self.classes_):
-            raise InvalidInput(f"classes={list(classes)!r} differs from the classes the model "
-                               f"was fitted with, {list(self.classes_)!r}.")
+            raise InvalidInput(f"classes={np.asarray(classes).tolist()!r} differs from the classes "
+                               f"the model was fitted with, {self.classes_.tolist()!r}.")
         refuse_unknown(y, self.classes_)
         return task.name
 
@@ -133,5 +134,17 @@ class DenseClassifier(ClassifierMixin, DenseEstimator):
 def refuse_unknown(y: np.ndarray, classes: np.ndarray) -> None:
     unknown = np.setdiff1d(np.unique(y), classes)
     if len(unknown):
-        raise InvalidInput(f"y holds label(s) {list(unknown)[:10]!r} that are not among the "
-                           f"classes {list(classes)[:20]!r}.")
+        raise InvalidInput(f"y holds label(s) {unknown[:10].tolist()!r} that are not among the "
+                           f"classes {np.asarray(classes)[:20].tolist()!r}.")
+
+
+def refuse_mixed_types(y: np.ndarray) -> None:
+    """Strings beside numbers ('a', 1) cannot be ordered into classes; say so plainly."""
+    if y.dtype != object:
+        return
+    text = np.fromiter((isinstance(v, str) for v in y.ravel()), dtype=bool, count=y.size)
+    if text.any() and not text.all():
+        raise InvalidInput(
+            f"y mixes text and number labels (for example {y.ravel()[text.argmax()]!r} and "
+            f"{y.ravel()[(~text).argmax()]!r}); a class label must be one or the other. "
+            "Convert them to one type, e.g. y.astype(str).")

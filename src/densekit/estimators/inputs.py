@@ -50,17 +50,18 @@ def training_data(estimator, x: Any, y: Any, *, reset: bool, y_numeric: bool):
         x, y = validate_data(estimator, x, y, reset=reset, skip_check_array=True)
         check_consistent_length(x, y)
         return string_columns(x), checked_labels(y, y_numeric)
-    return validate_data(estimator, x, y, reset=reset, accept_sparse=True, multi_output=True,
-                         y_numeric=y_numeric, dtype=FLOATS,
-                         ensure_all_finite=finite_rule(estimator))
+    x, y = validate_data(estimator, x, y, reset=reset, accept_sparse="csr", multi_output=True,
+                         y_numeric=y_numeric, dtype=FLOATS, ensure_all_finite=False)
+    return check_finite(x, estimator, "X"), y
 
 
 def prediction_data(estimator, x: Any, frames: bool):
     """Features to predict from: a dense float array, or a frame for a model with an encoder."""
     if frames and is_mixed_frame(x):
         return string_columns(validate_data(estimator, x, reset=False, skip_check_array=True))
-    x = validate_data(estimator, x, reset=False, accept_sparse=True, dtype=FLOATS,
-                      ensure_all_finite=finite_rule(estimator))
+    x = validate_data(estimator, x, reset=False, accept_sparse="csr", dtype=FLOATS,
+                      ensure_all_finite=False)
+    x = check_finite(x, estimator, "X")
     return x.toarray() if scipy.sparse.issparse(x) else x
 
 
@@ -89,8 +90,21 @@ def string_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return frame.set_axis([str(c) for c in frame.columns], axis=1)
 
 
-def finite_rule(estimator) -> Any:
-    return True if estimator.missing == "error" else "allow-nan"
+def check_finite(x, estimator, what: str):
+    """Infinite values are refused; NaN too, unless `missing` says how to fill gaps."""
+    values = x.data if scipy.sparse.issparse(x) else x
+    gaps_allowed = estimator.missing != "error"
+    bad = np.isinf(values) if gaps_allowed else ~np.isfinite(values)
+    if not bad.any():
+        return x
+    kind = "infinite values" if gaps_allowed else "NaN or infinite values"
+    where = ""
+    if not scipy.sparse.issparse(x):
+        columns = np.flatnonzero(bad.any(axis=0)).tolist()
+        where = f" in {int(bad.any(axis=1).sum())} row(s), column(s) {columns[:10]}"
+    fill = ("" if gaps_allowed else "; or let the estimator fill gaps (NaN) with "
+            "missing='mean' (or 'median', 'most_frequent', 'zero')")
+    raise InvalidInput(f"{what} contains {kind}{where}. Fill or drop those rows{fill}.")
 
 
 def feature_names(estimator) -> Optional[list[str]]:

@@ -16,7 +16,8 @@ from sklearn.utils import check_random_state
 
 from densekit.api import dotted
 from densekit.config import MAX_SEED, Config, set_dotted
-from densekit.errors import DensekitError
+from densekit.errors import DensekitError, did_you_mean
+from densekit.tasks import KINDS
 
 # Parameter -> configuration key, for the parameters both estimators take.
 COMMON = {
@@ -61,9 +62,22 @@ def build_config(params: Mapping[str, Any], names: Mapping[str, str], task: str,
     for param, key in names.items():
         set_dotted(values, key, config_value(param, params[param]))
     try:
-        return Config.from_dict(values)
+        cfg = Config.from_dict(values)
     except DensekitError as err:
         raise DensekitError(with_parameter_names(str(err), names)) from None
+    check_monitor(cfg, task)
+    return cfg
+
+
+def check_monitor(cfg: Config, task: str) -> None:
+    """The loop skips a monitored name its records lack, so a misspelt one would silently
+    turn early stopping off: refuse it here."""
+    es = cfg.train.early_stopping
+    metric = KINDS[task].main_metric
+    known = ["val_loss", f"val_{metric}", "train_loss"] + (["train_accuracy"] if metric == "accuracy" else [])
+    if es.patience and es.monitor not in known:
+        raise DensekitError(f"monitor={es.monitor!r} is not a figure this estimator records; "
+                            f"choose one of {', '.join(known)}.{did_you_mean(es.monitor, known)}")
 
 
 def checked_settings(settings: Any, names: Mapping[str, str]) -> dict[str, Any]:
