@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import sys
 from pathlib import Path
 from typing import Any, Optional, Union
 
@@ -17,7 +18,9 @@ from densekit.logs import Log, console_log
 from densekit.nn.model import format_summary, summarise
 from densekit.pipeline import Fitted, prepare
 from densekit.predict import Predictor
-from densekit.rundir.run import plan_run_dir
+from densekit.rundir.claim import RunClaim, check_owned, holds_nothing
+from densekit.rundir.files import open_regular
+from densekit.rundir.run import check_new_folder, plan_run_dir
 from densekit.session import TrainResult, execute, model_inputs, resume_checkpoint
 from densekit.training.checkpoint import CheckpointFolder
 from densekit.training.evaluation import score, to_resident
@@ -58,19 +61,31 @@ def train(config: ConfigLike = None, *, quiet: bool = False, log: Optional[Log] 
     log = logger(log, quiet)
     cfg = resolve(config, dotted(overrides))
     run = dict(log=log, quiet=quiet, dataset=dataset, handle_signals=handle_signals)
-    if resume and cfg.out and CheckpointFolder(Path(cfg.out)).exists():
-        checkpoint = resume_checkpoint(Path(cfg.out), log)
-        result = execute(cfg, Path(cfg.out), checkpoint=checkpoint, force=force, **run)
-    elif resume and cfg.out and unfinished_without_checkpoint(Path(cfg.out)):
-        log(f"{cfg.out} has no checkpoint yet: starting the run again from the beginning")
-        result = execute(cfg, Path(cfg.out), **run)
-    else:
-        hint = dataset.name if dataset is not None else Path(cfg.data.source).stem
-        result = execute(cfg, plan_run_dir(cfg.out, hint), **run)
-    if report:
-        write_report(result.run_dir, log)
+    hint = dataset.name if dataset is not None else Path(cfg.data.source).stem
+    continuing = resume and cfg.out and Path(cfg.out).is_dir() and not holds_nothing(Path(cfg.out))
+    if continuing:
+        check_owned(Path(cfg.out))  # before anything is written into it
+    path = Path(cfg.out) if continuing else plan_run_dir(cfg.out, hint)
+    # The folder is this process's until the run (and its report) is written.
+    with RunClaim(path, new=not continuing):
+        result = train_claimed(cfg, path, continuing, force, run)
+        if report:
+            write_report(result.run_dir, log, quiet)
     log(f"run directory: {result.run_dir}")
     return result
+
+
+def train_claimed(cfg: Config, path: Path, continuing: bool, force: bool, run: dict) -> TrainResult:
+    """Resume, restart or start the run in `path`, decided now that no one else is in it."""
+    log = run["log"]
+    if continuing and CheckpointFolder(path).exists():
+        checkpoint = resume_checkpoint(path, log)
+        return execute(cfg, path, checkpoint=checkpoint, force=force, **run)
+    if continuing and unfinished_without_checkpoint(path):
+        log(f"{path} has no checkpoint yet: starting the run again from the beginning")
+        return execute(cfg, path, **run)
+    check_new_folder(path)  # a run that finished while this one was starting holds files now
+    return execute(cfg, path, **run)
 
 
 def train_in_memory(config: ConfigLike, dataset: Dataset, *, log: Optional[Log] = None,
@@ -86,13 +101,15 @@ def train_in_memory(config: ConfigLike, dataset: Dataset, *, log: Optional[Log] 
                    initial_weights=initial_weights, fitted=fitted)
 
 
-def write_report(run_dir: Path, log: Log) -> None:
+def write_report(run_dir: Path, log: Log, quiet: bool = False) -> None:
     from densekit.report import build_report
     try:
         log(f"report: {build_report(run_dir)}")
     except Exception as err:  # the model and metrics are saved; a report failure must not hide that
-        log(f"warning: the report could not be written ({err}); retry with "
-            f"`densekit report {run_dir}`")
+        message = (f"warning: the report could not be written ({err}); retry with "
+                   f"`densekit report {run_dir}`")
+        # quiet silences progress, not a missing result: say it on stderr then.
+        print(message, file=sys.stderr) if quiet else log(message)
 
 
 def cross_validate(config: ConfigLike = None, *, folds: int = 4, retrain: bool = False,
@@ -120,14 +137,23 @@ def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,
     """Continue a run from its newest good checkpoint, with the configuration it was started with."""
     log = logger(log, quiet)
     run_path = Path(run_dir)
-    checkpoint = resume_checkpoint(run_path, log)
-    config_path = run_path / "config.yaml"
-    values = read_yaml(config_path) if config_path.exists() else checkpoint.meta["config"]
-    cfg = resolve(values, dotted(overrides))
-    result = execute(cfg, run_path, log, quiet, checkpoint, force, handle_signals=handle_signals)
-    write_report(run_path, log)
+    check_owned(run_path)
+    with RunClaim(run_path, new=False):
+        checkpoint = resume_checkpoint(run_path, log)
+        cfg = resolve(saved_config(run_path, checkpoint), dotted(overrides))
+        result = execute(cfg, run_path, log, quiet, checkpoint, force, handle_signals=handle_signals)
+        write_report(run_path, log, quiet)
     log(f"run directory: {run_path}")
     return result
+
+
+def saved_config(run_path: Path, checkpoint) -> dict:
+    """The run's config.yaml (a regular file: a FIFO would wait forever), else the checkpoint's."""
+    path = run_path / "config.yaml"
+    if not path.exists():
+        return checkpoint.meta["config"]
+    open_regular(path).close()
+    return read_yaml(path)
 
 
 def load(run_dir: str | Path, log: Optional[Log] = None) -> Predictor:

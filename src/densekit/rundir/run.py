@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 from safetensors import SafetensorError
@@ -24,17 +25,17 @@ from safetensors.torch import save as save_safetensors
 
 from densekit.errors import DensekitError
 from densekit.rundir.card import ModelCard
-from densekit.rundir.files import atomic_write, read_json
+from densekit.rundir.claim import holder, holds_nothing, in_use
+from densekit.rundir.files import atomic_write, read_json, read_regular, read_safetensors
 
 
 def plan_run_dir(out: Optional[str], hint: str) -> Path:
     """Choose the run folder before any work starts; an existing one is never reused."""
     if out:
         path = Path(out)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
-            raise DensekitError(
-                f"The run directory {path} already exists and densekit never writes over a run. "
-                "Choose another --out, or delete that folder if you no longer need it.")
+        if path.is_dir() and holder(path):
+            raise in_use(path)
+        check_new_folder(path)
         return path
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in hint) or "run"
     base = Path("runs") / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -43,6 +44,14 @@ def plan_run_dir(out: Optional[str], hint: str) -> Path:
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
+
+
+def check_new_folder(path: Path) -> None:
+    """A new run goes into a folder that does not exist or holds nothing."""
+    if path.exists() and (not path.is_dir() or not holds_nothing(path)):
+        raise DensekitError(
+            f"The run directory {path} already exists and densekit never writes over a run. "
+            "Choose another --out, or delete that folder if you no longer need it.")
 
 
 class RunDir:
@@ -78,9 +87,12 @@ class RunDir:
     # ------------------------------------------------------------ history
 
     def append_history(self, record: dict) -> None:
+        """One whole line per write, synced: a crash leaves at most the line being written."""
         try:
             with open(self.file("history.jsonl"), "a") as handle:
                 handle.write(json.dumps(record) + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
         except OSError as err:
             raise DensekitError(f"Could not append to {self.file('history.jsonl')}: "
                                 f"{err.strerror or err}. Free some disk space; the checkpoints "
@@ -89,11 +101,16 @@ class RunDir:
     def write_history(self, records: list[dict]) -> None:
         atomic_write(self.file("history.jsonl"), "".join(json.dumps(r) + "\n" for r in records).encode())
 
-    def read_history(self) -> list[dict]:
+    def read_history(self, warn: Optional[Callable[[str], None]] = None) -> list[dict]:
+        """The evaluation records. A line that does not parse (the last one, torn by a crash
+        while it was written) is skipped and reported to `warn`."""
         path = self.file("history.jsonl")
         if not path.exists():
             return []
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+        records, torn = parse_history(read_regular(path).decode("utf-8", errors="replace"))
+        if torn and warn is not None:
+            warn(f"{path}: {describe_torn(torn)} skipped (a crash while it was written)")
+        return records
 
     # ------------------------------------------------------------ the model
 
@@ -107,10 +124,7 @@ class RunDir:
     def load_model(self) -> tuple[ModelCard, dict[str, torch.Tensor]]:
         card = ModelCard.from_json(read_json(self.file("model.json")), self.file("model.json"))
         path = self.file("model.safetensors")
-        try:
-            blob = path.read_bytes()
-        except OSError as err:
-            raise DensekitError(f"Cannot read {path}: {err.strerror or err}.") from None
+        blob = read_safetensors(path)
         if hashlib.sha256(blob).hexdigest() != card.weights_sha256:
             raise DensekitError(
                 f"{path} does not match the checksum recorded in model.json: the file was "
@@ -135,7 +149,30 @@ class RunDir:
         found = []
         for path in self.file("snapshots").glob("first-layer-step-*.safetensors"):
             try:
-                found.append((int(path.stem.rsplit("-", 1)[1]), load_safetensors(path.read_bytes())["weight"]))
-            except (ValueError, KeyError, OSError, SafetensorError):
+                found.append((int(path.stem.rsplit("-", 1)[1]), load_safetensors(read_safetensors(path))["weight"]))
+            except (ValueError, KeyError, OSError, SafetensorError, DensekitError):
                 continue
         return sorted(found, key=lambda item: item[0])
+
+
+def parse_history(text: str) -> tuple[list[dict], list[int]]:
+    """(records, numbers of the lines that are not whole JSON records)."""
+    records, torn = [], []
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:
+            record = None
+        if isinstance(record, dict):
+            records.append(record)
+        else:
+            torn.append(number)
+    return records, torn
+
+
+def describe_torn(numbers: list[int]) -> str:
+    if len(numbers) == 1:
+        return f"line {numbers[0]} is incomplete and was"
+    return f"{len(numbers)} incomplete lines (lines {', '.join(map(str, numbers[:5]))}…) were"

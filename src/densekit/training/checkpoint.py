@@ -26,7 +26,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from densekit.errors import DensekitError
-from densekit.rundir.files import atomic_write
+from densekit.rundir.files import atomic_write, read_safetensors
 
 FORMAT = "densekit-checkpoint/1"
 
@@ -142,8 +142,8 @@ class CheckpointFolder:
             if not path.exists():
                 continue
             try:
-                checkpoint = decode(path.read_bytes(), path)
-            except ValueError as err:
+                checkpoint = decode(read_safetensors(path), path)
+            except (ValueError, DensekitError) as err:
                 problems.append(f"{path.name}: {err}")
                 warn(f"checkpoint {path} is damaged ({err}); trying the previous copy")
                 continue
