@@ -162,3 +162,10 @@ def test_threads_are_set_for_the_run_recorded_and_given_back(tmp_path):
     densekit.train(data__source="iris", train__epochs=1, out=tmp_path / "default", quiet=True,
                    report=False)
     assert json.loads((tmp_path / "default" / "run.json").read_text())["threads"] == 1
+
+
+def test_a_misspelt_early_stopping_monitor_is_refused_before_training(tmp_path, cli):
+    code, _, err = cli("train", "--data", "iris", "--patience", "3", "--set",
+                       "train.early_stopping.monitor=val_acuracy", "--out", tmp_path / "run")
+    assert code == 2 and "val_acuracy" in err and "val_accuracy" in err
+    assert not (tmp_path / "run").exists()

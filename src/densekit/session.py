@@ -184,7 +184,11 @@ def seed_everything(seed: int) -> None:
 
 
 def check_monitor(cfg: Config, prepared: Prepared) -> None:
-    es = cfg.train.early_stopping
+    es, task = cfg.train.early_stopping, prepared.task
+    known = task.history_keys()
+    if es.monitor not in known:  # a misspelt key would silently turn early stopping off
+        raise DensekitError(f"train.early_stopping.monitor is '{es.monitor}', which a {task.name} "
+                            f"run never records. Choose one of: {', '.join(known)}.")
     if es.patience and es.monitor.startswith("val_") and prepared.validation is None:
         raise DensekitError(f"Early stopping monitors {es.monitor}, but there is no validation "
                             "data. Set --validation-split above 0, give validation data, or "

@@ -89,6 +89,11 @@ class Task(ABC):
         what ROC and precision-recall curves are drawn from; empty for other tasks."""
         return []
 
+    def history_keys(self) -> list[str]:
+        """The figures each evaluation records (history.jsonl), which early stopping can watch."""
+        train = ["train_loss", "train_accuracy"] if self.single_label else ["train_loss"]
+        return train + ["val_loss", f"val_{self.main_metric}"]
+
     def class_counts(self, y: np.ndarray) -> Optional[np.ndarray]:
         """Rows per class (or positives per label) among encoded targets; None for regression."""
         return None

@@ -47,7 +47,7 @@ class Trainer:
         self.model, self.opt = steps.model, steps.opt
         self.generator, self.listeners = generator, list(listeners)
         self.checkpoints = checkpoints    # a Checkpointer (resume.py), or None
-        self.interrupt = interrupt or InterruptFlag()
+        self.interrupt = interrupt or InterruptFlag(install=False)  # handlers: the caller's choice
         self.rows = len(steps.train)
         self.steps_per_epoch = math.ceil(self.rows / cfg.batch_size)
         self.total_steps = total_steps(cfg, self.rows)
