@@ -7,6 +7,7 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
 import yaml
 from pydantic import BaseModel
 
@@ -54,8 +55,9 @@ def test_the_yaml_listing_has_every_key_with_its_default():
     assert wrong == {}  # README value, code default
 
 
-def test_the_python_example_uses_no_undefined_name():
-    tree = ast.parse(blocks("python")[0])
+@pytest.mark.parametrize("index", range(len(blocks("python"))))
+def test_each_python_example_uses_no_undefined_name(index):
+    tree = ast.parse(blocks("python")[index])  # each block runs on its own
     defined = set(dir(builtins))
     for node in tree.body:  # in order: a name must be bound before the statement that reads it
         used = {n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
