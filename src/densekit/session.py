@@ -28,7 +28,7 @@ from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.training.listeners import HistoryFile, Listener, ProgressBar, TensorBoard, WeightSnapshots
 from densekit.training.loop import Trainer, total_steps
 from densekit.training.optim import Optimization
-from densekit.training.resume import Checkpointer, restore
+from densekit.training.resume import Checkpointer, resume_from
 from densekit.training.steps import StepRunner
 from densekit.training.strategy import SingleProcess, cpu_threads
 from densekit.training.tblog import TensorBoardLog
@@ -69,13 +69,14 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     # From the run directory's creation on, Ctrl-C is honoured at a safe point (the loop saves
     # and stops), never in the middle of an import or a file being written.
     with InterruptFlag(install=handle_signals) as interrupt:
-        run = open_run(out, cfg, fresh=checkpoint is None) if out else None
+        run = RunDir.create(out) if out else None
         trainer = build_trainer(cfg, prepared, model, strategy, run, quiet, log, identity, interrupt)
-        if checkpoint is not None:
-            restore(trainer, checkpoint)
-            run.write_history(trainer.state.history)  # evaluations after it will be logged again
+        if checkpoint is not None:  # what it refuses, it refuses before any file is written
+            resume_from(trainer, checkpoint, checkpoint.meta["config"], identity["config"], log)
             log(f"resumed from {checkpoint.path.name} at step {trainer.state.step} "
                 f"(epoch {trainer.state.epoch})")
+        if run is not None:
+            open_run(run, cfg, trainer.state.history)
         try:
             trainer.fit()
         except TrainingInterrupted as err:
@@ -84,12 +85,11 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     return finish(run, cfg, prepared, trainer, log)
 
 
-def open_run(out: Path, cfg: Config, fresh: bool) -> RunDir:
-    run = RunDir.create(out)
+def open_run(run: RunDir, cfg: Config, history: list[dict]) -> None:
+    """config.yaml as the run goes on; the history so far (a restarted run's begins afresh, a
+    resumed run's evaluations after its checkpoint will be logged again)."""
     run.write_text("config.yaml", cfg.to_yaml())
-    if fresh:
-        run.write_history([])  # a restarted run begins its history afresh
-    return run
+    run.write_history(history)
 
 
 def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, strategy: SingleProcess,
