@@ -68,3 +68,57 @@ def test_evaluate_a_named_set_the_run_never_split(tmp_path, cli, iris_csv):
     assert code == 0, err
     code, _, err = cli("evaluate", run, "iris")
     assert code == 2 and "no separate test part" in err and "trained on" in err
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """digits, 2 epochs, finished."""
+    run = tmp_path_factory.mktemp("finished") / "run"
+    result = densekit.train(data__source="digits", train__epochs=2, out=run, quiet=True)
+    return result.run_dir
+
+
+def copy_run(run, folder):
+    import shutil
+    return shutil.copytree(run, folder / "run")
+
+
+def test_resume_of_a_finished_run_says_so(finished_run, tmp_path, cli):
+    run = copy_run(finished_run, tmp_path)
+    before = (run / "metrics.json").read_bytes(), (run / "history.jsonl").read_bytes()
+    code, out, _ = cli("resume", run)
+    assert code == 0 and "is finished" in out and "2 epochs (72 steps)" in out
+    assert f"densekit resume {run} --epochs 4 --force" in out
+    assert ((run / "metrics.json").read_bytes(), (run / "history.jsonl").read_bytes()) == before
+
+
+def test_resume_trains_a_finished_run_longer_when_asked(finished_run, tmp_path, cli):
+    import json
+    run = copy_run(finished_run, tmp_path)
+    code, _, err = cli("resume", run, "--epochs", "3")
+    assert code == 2 and "--force" in err and "3 epochs (108 steps)" in err
+    code, _, err = cli("resume", run, "--epochs", "3", "--force", "-q")
+    assert code == 0, err
+    history = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in history] == [1, 2, 3]
+    assert json.loads((run / "run.json").read_text())["steps"] == 108
+    code, out, _ = cli("resume", run)
+    assert code == 0 and "3 epochs (108 steps)" in out
+
+
+def test_resume_of_an_early_stopped_run_says_so(tmp_path, cli):
+    run = tmp_path / "run"
+    densekit.train(data__source="iris", train__epochs=300, out=run, quiet=True, report=False,
+                   **{"train.early_stopping.patience": 1})
+    code, out, _ = cli("resume", run, "--epochs", "600", "--force")
+    assert code == 0 and "is finished: early stopping" in out and "patience" in out
+
+
+def test_crashed_runs_report_gives_a_resume_path_that_works_here(finished_run, tmp_path, monkeypatch):
+    from densekit.report import build_report
+    run = copy_run(finished_run, tmp_path / "project" / "runs")
+    (run / "model.json").unlink()  # as a crash leaves it: no model yet
+    monkeypatch.chdir(tmp_path / "project")
+    assert "densekit resume runs/run</code>" in build_report(run).read_text()
+    monkeypatch.chdir(run / "checkpoints")  # inside the run: an absolute path, not ../
+    assert f"densekit resume {run.resolve()}</code>" in build_report(run).read_text()

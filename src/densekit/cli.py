@@ -87,6 +87,8 @@ def add_training_commands(sub) -> None:
     resume.add_argument("run", help="run directory")
     resume.add_argument("--force", action="store_true",
                         help="continue even if the configuration or data changed")
+    for flag in ("--epochs", "--steps"):  # a finished run trains on to a larger total
+        resume.add_argument(flag, help=TRAIN_FLAGS[flag][1] + "; above the run's, with --force: train it longer")
     resume.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="change a configuration key (needs --force)")
     cv = sub.add_parser("cv", help="K-fold cross-validation: one run per fold, curves averaged")
@@ -214,13 +216,18 @@ def check_resume_flags(args: argparse.Namespace) -> None:
 
 def run_resume(args: argparse.Namespace) -> int:
     from densekit.api import resume
+    from densekit.finished import check_resumable
     run = Path(args.run)
     if not run.is_dir():
         what = "is a file, not a run directory" if run.exists() else "does not exist"
         raise DensekitError(f"Cannot resume {run}: the folder {what}. Give the run directory "
                             "that `densekit train` printed, e.g. runs/digits-….")
-    result = resume(args.run, force=args.force, quiet=args.quiet, handle_signals=True,
-                    **overrides_from(args))
+    overrides = overrides_from(args)
+    finished = check_resumable(run, overrides, args.force)
+    if finished:
+        print(finished)
+        return 0
+    result = resume(args.run, force=args.force, quiet=args.quiet, handle_signals=True, **overrides)
     print_result(result, args.quiet)
     return 0
 

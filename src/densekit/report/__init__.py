@@ -4,6 +4,7 @@ images embedded, readable offline. Everything is read from the run directory."""
 from __future__ import annotations
 
 import datetime
+import shlex
 from pathlib import Path
 from typing import Optional
 
@@ -31,6 +32,7 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
     view = sections.RunView.read(run)
     context = {
         "title": f"densekit report — {run.name}", "run_name": run.name, "generated": now(),
+        "resume_command": resume_command(run),
         "missing": [name for name in RUN_FILES if not (run / name).exists()],
         "damaged": view.damaged,
         "info": view.info, "config_text": view.config_text,
@@ -74,6 +76,18 @@ def check_run(run_dir: str | Path) -> Path:
         raise DensekitError(f"{run} is not a densekit run: it has neither config.yaml nor "
                             "history.jsonl. Give the folder that `densekit train` printed.")
     return run
+
+
+def resume_command(run: Path) -> str:
+    """`densekit resume RUN` with a path that works where the report was written from: relative
+    to the working directory when the run is inside it, else absolute (never the bare folder
+    name, which works only from its parent)."""
+    path = run.resolve()
+    try:
+        shown = path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        shown = path
+    return f"densekit resume {shlex.quote(str(shown))}"
 
 
 def now() -> str:
