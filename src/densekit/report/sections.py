@@ -11,10 +11,12 @@ import numpy as np
 
 from densekit.config import ModelConfig
 from densekit.errors import DensekitError
+from densekit.logs import library_log
 from densekit.nn.model import summarise
 from densekit.report import plots
 from densekit.rundir.evidence import FIRST, load_predictions
 from densekit.rundir.card import ModelCard
+from densekit.rundir.files import JSON_LIMIT, read_regular
 from densekit.rundir.run import RunDir
 from densekit.tasks import SingleLabel, Task, task_from_json
 
@@ -40,8 +42,8 @@ class RunView:
         view = cls(path)
         view.info = read_json_or_empty(path / "run.json")
         config = path / "config.yaml"
-        view.config_text = config.read_text(errors="replace") if config.exists() else ""
-        view.history = RunDir(path).read_history()
+        view.config_text = read_text_or_empty(config, view.damaged)
+        view.history = RunDir(path).read_history(warn=view.torn_history)
         view.metrics = read_json_or_empty(path / "metrics.json")
         if (path / "model.json").exists():
             try:
@@ -53,6 +55,11 @@ class RunView:
         if view.predictions is None and (path / "predictions.npz").exists():
             view.damaged.append("predictions.npz")
         return view
+
+    def torn_history(self, message: str) -> None:
+        """A crash while a line was appended: the page says so, and so does the log."""
+        self.damaged.append("history.jsonl (an incomplete line was skipped)")
+        library_log(f"warning: {message}")
 
     @property
     def targets(self) -> Optional[Task]:
@@ -70,9 +77,19 @@ class RunView:
 
 def read_json_or_empty(path: Path) -> dict:
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        return json.loads(read_regular(path, JSON_LIMIT))
+    except (DensekitError, ValueError):  # absent, not a regular file, or not JSON
         return {}
+
+
+def read_text_or_empty(path: Path, damaged: list[str]) -> str:
+    if not path.exists():
+        return ""
+    try:
+        return read_regular(path, JSON_LIMIT).decode(errors="replace")
+    except DensekitError:  # a FIFO or a device in its place: never waited on
+        damaged.append(path.name)
+        return ""
 
 
 # ------------------------------------------------------------------ run and model
