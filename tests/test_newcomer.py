@@ -122,3 +122,30 @@ def test_crashed_runs_report_gives_a_resume_path_that_works_here(finished_run, t
     assert "densekit resume runs/run</code>" in build_report(run).read_text()
     monkeypatch.chdir(run / "checkpoints")  # inside the run: an absolute path, not ../
     assert f"densekit resume {run.resolve()}</code>" in build_report(run).read_text()
+
+
+def diabetes_csv(folder, rows=None):
+    """scikit-learn's diabetes table with its target (disease progression) as integers."""
+    from sklearn.datasets import load_diabetes
+    frame = load_diabetes(as_frame=True).frame.iloc[:rows]
+    frame["target"] = frame["target"].round().astype(int)
+    path = folder / "diabetes.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_an_inferred_multiclass_task_suggests_regression(tmp_path, cli):
+    # 300 rows hold 176 distinct integer targets: few enough to be inferred as classes, and
+    # the validation split holds values training never saw.
+    path = diabetes_csv(tmp_path, rows=300)
+    code, _, err = cli("train", "--data", path, "--epochs", "1", "--out", tmp_path / "a", "-q")
+    assert code == 2 and "never seen in training" in err
+    assert "multiclass was inferred" in err and "--task regression" in err
+    # Given by the user, the task is not second-guessed...
+    code, _, err = cli("train", "--data", path, "--epochs", "1", "--task", "multiclass",
+                       "--out", tmp_path / "b", "-q")
+    assert code == 2 and "never seen in training" in err and "--task regression" not in err
+    # ...and the suggestion works.
+    code, out, err = cli("train", "--data", path, "--epochs", "1", "--task", "regression",
+                         "--out", tmp_path / "c", "-q")
+    assert code == 0 and "mae" in out, err

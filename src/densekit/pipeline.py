@@ -16,6 +16,7 @@ from densekit.errors import DensekitError
 from densekit.training.evaluation import Resident, to_resident
 from densekit.preprocess import Preprocessor
 from densekit.tasks import KINDS, Task, build_task, infer_task
+from densekit.tasks.labels import UnknownLabels
 
 
 Encoder = Union[TableEncoder, TextEncoder]
@@ -73,10 +74,23 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
     prep = fitted.prep
     if prep is None:
         prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max, cfg.data.pixels)
-    resident = {role: to_resident(prep.transform(part.x), task.encode(part.y, role), device)
+    resident = {role: to_resident(prep.transform(part.x), encode_labels(task, part, role, reason), device)
                 for role, part in dataset.parts().items()}
     return Prepared(dataset, task, reason, prep, resident["train"],
                     resident.get("validation"), resident.get("test"), encoder)
+
+
+def encode_labels(task: Task, part: Part, role: str, reason: str):
+    """The part's training targets. Held-out numbers unseen in training, under a task that
+    was inferred, most often mean the label is a quantity: say so, with the flag to use."""
+    try:
+        return task.encode(part.y, role)
+    except UnknownLabels as err:
+        if reason == "given" or part.y.dtype.kind not in "biuf":
+            raise
+        raise DensekitError(f"{err} The task {task.name} was inferred (from {reason}); if "
+                            "the label is a quantity rather than a category, train with "
+                            "--task regression.") from None
 
 
 def encode_tables(dataset: Dataset, cfg: DataConfig, encoder: Optional[Encoder] = None) -> Encoder:

@@ -28,9 +28,13 @@ def class_indices(y: np.ndarray, classes: list, where: str) -> np.ndarray:
     return np.fromiter((lookup[v] for v in values), dtype=np.int64, count=len(values))
 
 
+class UnknownLabels(DensekitError):
+    """Labels outside the classes fitted on training: the caller may know why (an inferred task)."""
+
+
 def refuse_unknown(unknown: list, classes: list, where: str) -> None:
     if unknown:
-        raise DensekitError(
+        raise UnknownLabels(
             f"The {where} labels hold value(s) never seen in training: {preview(unknown)}. "
             f"The model knows {preview(classes)}. Remove those rows or add them to training.")
 
