@@ -26,7 +26,8 @@ from densekit.training.checkpoint import Checkpoint, CheckpointFolder, tensor_by
 from densekit.training.evaluation import Resident
 from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.training.listeners import HistoryFile, Listener, ProgressBar, TensorBoard, WeightSnapshots
-from densekit.training.loop import Trainer, total_steps
+from densekit.training.memory import check_memory
+from densekit.training.loop import Trainer, expected_evaluations, total_steps
 from densekit.training.optim import Optimization
 from densekit.training.resume import Checkpointer, resume_from
 from densekit.training.steps import StepRunner
@@ -61,11 +62,13 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     if checkpoint is not None:
         check_same_run(checkpoint, identity, force)
     describe(prepared, log)
+    layers = summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
+                       prepared.dataset.image_shape)
+    check_memory(layers, cfg.train.batch_size, evaluated_rows(prepared), strategy.device)
     model = build_model(cfg, prepared).to(strategy.device)
     if initial_weights is not None:
         model.load_state_dict(initial_weights)
-    log(format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
-                                 prepared.dataset.image_shape)))
+    log(format_summary(layers))
     # From the run directory's creation on, Ctrl-C is honoured at a safe point (the loop saves
     # and stops), never in the middle of an import or a file being written.
     with InterruptFlag(install=handle_signals) as interrupt:
@@ -107,30 +110,24 @@ def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, strategy: Si
     steps = StepRunner(model, loss_fn, task, prepared.prep, prepared.train, optimization, fast,
                        settings.cuda_graphs)
     checkpoints = Checkpointer(CheckpointFolder(run.path), identity) if run else None
-    trainer = Trainer(steps, settings, prepared.validation, strategy.generator(settings.seed),
-                      checkpoints, interrupt)
-    trainer.listeners = listeners(cfg, prepared, trainer, run, quiet, log)
-    return trainer
+    return Trainer(steps, settings, prepared.validation, strategy.generator(settings.seed),
+                   checkpoints, interrupt, listeners(cfg, prepared, model, run, quiet, log))
 
 
-def listeners(cfg: Config, prepared: Prepared, trainer: Trainer, run: Optional[RunDir],
+def listeners(cfg: Config, prepared: Prepared, model: DenseNet, run: Optional[RunDir],
               quiet: bool, log: Log) -> list[Listener]:
     found: list[Listener] = []
     if run is not None:
         found.append(HistoryFile(run.append_history))
         if cfg.train.tensorboard:
-            found.append(TensorBoard(lambda: TensorBoardLog(
-                run.file("tensorboard"), trainer.model, trainer.expected_evaluations(),
-                prepared.dataset.image_shape, purge_step=after(trainer.state.step), warn=log)))
+            evaluations = expected_evaluations(cfg.train, len(prepared.train))
+            found.append(TensorBoard(lambda purge_step: TensorBoardLog(
+                run.file("tensorboard"), model, evaluations, prepared.dataset.image_shape,
+                purge_step=purge_step, warn=log)))
         if cfg.train.weight_snapshots:
-            found.append(WeightSnapshots(cfg.train.weight_snapshots, run.save_snapshot, trainer.model))
+            found.append(WeightSnapshots(cfg.train.weight_snapshots, run.save_snapshot, model))
     found.append(ProgressBar(quiet, log))
     return found
-
-
-def after(step: int) -> Optional[int]:
-    """TensorBoard's purge step on resume: events logged past the checkpoint are dropped."""
-    return step + 1 if step else None
 
 
 def resume_checkpoint(run_path: Path, log: Log) -> Checkpoint:
@@ -197,6 +194,12 @@ def check_monitor(cfg: Config, prepared: Prepared) -> None:
 
 def model_inputs(prepared: Prepared) -> int:
     return prepared.train.x.shape[1]
+
+
+def evaluated_rows(prepared: Prepared) -> int:
+    """The most rows scored at once (in chunks) when validating or testing."""
+    return max((len(part) for part in (prepared.validation, prepared.test) if part is not None),
+               default=0)
 
 
 def build_model(cfg: Config, prepared: Prepared) -> DenseNet:

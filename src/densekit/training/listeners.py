@@ -53,14 +53,15 @@ class WeightSnapshots(Listener):
 
 
 class TensorBoard(Listener):
-    """Event files in RUN/tensorboard, opened only when training starts."""
+    """Event files in RUN/tensorboard, opened when training starts; after a resume, events
+    logged past the checkpoint are dropped rather than doubled."""
 
-    def __init__(self, open_log: Callable[[], TensorBoardLog]):
-        self.open_log = open_log
+    def __init__(self, open_log: Callable[[Optional[int]], TensorBoardLog]):
+        self.open_log = open_log   # purge step -> the log
         self.board: Optional[TensorBoardLog] = None
 
     def on_start(self, step: int, total_steps: int) -> None:
-        self.board = self.open_log()
+        self.board = self.open_log(step + 1 if step else None)
 
     def on_evaluation(self, record: dict) -> None:
         self.board.log(record)

@@ -58,11 +58,6 @@ class Trainer:
         self.started = time.perf_counter()
         self.seconds = 0.0          # training seconds, set when fit() ends
 
-    def expected_evaluations(self) -> int:
-        if self.eval_every:
-            return math.ceil(self.total_steps / self.eval_every)
-        return math.ceil(self.total_steps / self.steps_per_epoch)
-
     # ---------------------------------------------------------------- the loop
 
     def fit(self) -> LoopState:
@@ -183,6 +178,12 @@ class Trainer:
 
 def total_steps(cfg: TrainConfig, rows: int) -> int:
     return cfg.steps or cfg.epochs * math.ceil(rows / cfg.batch_size)
+
+
+def expected_evaluations(cfg: TrainConfig, rows: int) -> int:
+    steps = total_steps(cfg, rows)
+    every = eval_interval(cfg, steps)
+    return math.ceil(steps / (every or math.ceil(rows / cfg.batch_size)))
 
 
 def eval_interval(cfg: TrainConfig, total_steps: int) -> Optional[int]:
