@@ -32,6 +32,11 @@ def worktree(revision: str, folder: Path) -> Path:
     return folder
 
 
+def short_hash(revision: str) -> str:
+    return subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", revision],
+                          capture_output=True, text=True, check=True).stdout.strip()
+
+
 def epoch_seconds(src: Path, batch: int, epochs: int) -> float:
     env = {**os.environ, "PYTHONPATH": str(src), "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, str(HERE / "speed.py"), "--worker", "densekit",
@@ -48,6 +53,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batches", default="32,128")
     args = parser.parse_args()
+    args.old, args.new = short_hash(args.old), short_hash(args.new)  # "HEAD" means nothing later
     batches = [int(b) for b in args.batches.split(",")]
     times: dict = {}
     with tempfile.TemporaryDirectory() as tmp:
