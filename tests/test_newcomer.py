@@ -149,3 +149,18 @@ def test_an_inferred_multiclass_task_suggests_regression(tmp_path, cli):
     code, out, err = cli("train", "--data", path, "--epochs", "1", "--task", "regression",
                          "--out", tmp_path / "c", "-q")
     assert code == 0 and "mae" in out, err
+
+
+def test_cv_refuses_a_bad_monitor_before_any_fold(tmp_path, cli):
+    code, _, err = cli("cv", "--data", "iris", "--folds", "2", "--epochs", "2", "--monitor",
+                       "val_mae", "--out", tmp_path / "cv")
+    assert code == 2 and "Choose --monitor among" in err and "val_accuracy" in err
+    assert not (tmp_path / "cv").exists()  # no fold trained, no folder made
+
+
+def test_cv_with_missing_data_leaves_no_folder(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for out in (["--out", tmp_path / "cv"], []):  # a named folder, or the default runs/…
+        code, _, err = cli("cv", "--data", tmp_path / "absent.csv", "--folds", "2", *out)
+        assert code == 2 and "does not exist" in err
+    assert list(tmp_path.iterdir()) == []

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
 
+import torch
+
 from densekit.config import Config
 from densekit.errors import DensekitError
 from densekit.training.interrupt import TrainingInterrupted
@@ -48,22 +50,21 @@ def cross_validate(cfg: Config, folds: int, cv_dir: Path, train_fold, monitor: O
     """train_fold(cfg, out) trains (or resumes) one run and returns its TrainResult."""
     if folds < 2:
         raise DensekitError(f"--folds must be 2 or more; received {folds}.")
+    monitor = monitor or cfg.train.early_stopping.monitor
+    check_plan(cfg, folds, monitor)
     open_cv_dir(cv_dir, cfg, folds)
     outcomes = []
     for fold in range(folds):
         out = cv_dir / f"fold-{fold + 1}"
         if not (out / "model.json").exists():
             log(f"fold {fold + 1} of {folds}")
-            fold_cfg = cfg.model_copy(deep=True)
-            fold_cfg.data.folds, fold_cfg.data.fold, fold_cfg.out = folds, fold, str(out)
             try:
-                train_fold(fold_cfg, out)
+                train_fold(fold_config(cfg, folds, fold, out), out)
             except TrainingInterrupted as err:
                 err.hint = (f"the same densekit cv command with --out {cv_dir} (finished folds are "
                             "kept; this one resumes from its checkpoint)")
                 raise
         outcomes.append(read_fold(out))
-    monitor = monitor or cfg.train.early_stopping.monitor
     mean_curve = average_curves([o.history for o in outcomes])
     best_epoch = pick_epoch(mean_curve, monitor)
     result = CVResult(cv_dir, outcomes, monitor, mean_curve, best_epoch, summarise(outcomes))
@@ -73,6 +74,23 @@ def cross_validate(cfg: Config, folds: int, cv_dir: Path, train_fold, monitor: O
     from densekit.report.crossval import build_cv_report  # matplotlib only when needed
     build_cv_report(cv_dir)
     return result
+
+
+def fold_config(cfg: Config, folds: int, fold: int, out: Optional[Path]) -> Config:
+    fold_cfg = cfg.model_copy(deep=True)
+    fold_cfg.data.folds, fold_cfg.data.fold, fold_cfg.out = folds, fold, str(out) if out else None
+    return fold_cfg
+
+
+def check_plan(cfg: Config, folds: int, monitor: str) -> None:
+    """What a fold would refuse, refused before any folder is made or fold trained: the data
+    (read, split into the first fold, encoded) and a monitored key the history never holds."""
+    from densekit.pipeline import prepare  # data readers only when a cross-validation runs
+    task = prepare(fold_config(cfg, folds, 0, None), torch.device("cpu")).task
+    known = task.history_keys()
+    if monitor not in known:
+        raise DensekitError(f"A {task.name} run's history holds no '{monitor}' to choose the "
+                            f"best epoch from. Choose --monitor among: {', '.join(known)}.")
 
 
 def open_cv_dir(cv_dir: Path, cfg: Config, folds: int) -> None:
