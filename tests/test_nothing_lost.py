@@ -300,17 +300,23 @@ def test_a_fifo_config_in_a_run_is_refused(iris_run, tmp_path):
 # ------------------------------------------------------------------ 7. messages
 
 
-def test_a_tensorboard_writer_failure_is_one_warning_not_a_traceback(cli, monkeypatch, tmp_path):
+@pytest.mark.parametrize("good_writes", [0, 3])  # the disk fills at the first event, or later
+def test_a_tensorboard_writer_failure_is_one_warning_not_a_traceback(cli, monkeypatch, tmp_path,
+                                                                     good_writes):
     from tensorboard.summary.writer import record_writer
+    real, writes = record_writer.RecordWriter.write, []
 
-    def full(self, data):
-        raise OSError(28, "No space left on device")
-    monkeypatch.setattr(record_writer.RecordWriter, "write", full)
-    code, out, err = cli("train", "--data", "iris", "--hidden", "8", "--epochs", "3",
+    def filling(self, data):
+        writes.append(len(data))
+        if len(writes) > good_writes:  # in TensorBoard's writer thread
+            raise OSError(28, "No space left on device")
+        real(self, data)
+    monkeypatch.setattr(record_writer.RecordWriter, "write", filling)
+    code, out, err = cli("train", "--data", "iris", "--hidden", "8", "--epochs", "5",
                          "--out", tmp_path / "run")
-    assert code == 0
+    assert code == 0 and (tmp_path / "run" / "model.json").exists()
     assert "Traceback" not in err + out and "Exception in thread" not in err + out
-    assert "TensorBoard logging stopped" in out + err
+    assert (out + err).count("TensorBoard logging stopped") == 1
 
 
 def test_quiet_does_not_hide_a_report_that_failed(cli, monkeypatch, tmp_path):

@@ -8,6 +8,7 @@ of the run (one tutorial's event files filled a disk).
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -22,14 +23,19 @@ class TensorBoardLog:
                  warn: Callable[[str], None] = print):
         from torch.utils.tensorboard import SummaryWriter  # imported only when logging is on
 
-        # purge_step: after a resume, events logged past the checkpoint are dropped, not doubled.
-        self.writer = SummaryWriter(str(folder), purge_step=purge_step)
         self.model, self.image_shape = model, image_shape
         self.every = max(1, math.ceil(expected_evaluations / SNAPSHOTS))
         self.evaluations = 0
         self.last_snapshot: Optional[int] = None
         self.broken = False
         self.warn = warn
+        quiet_writer_threads()
+        self.writer = None
+        # purge_step: after a resume, events logged past the checkpoint are dropped, not doubled.
+        self.safely(self.open, SummaryWriter, folder, purge_step)
+
+    def open(self, writer_class, folder: Path, purge_step: Optional[int]) -> None:
+        self.writer = writer_class(str(folder), purge_step=purge_step)
 
     def safely(self, action: Callable[..., None], *args) -> None:
         """Event files are a convenience: a write that fails (a full disk, say) stops them with a
@@ -70,7 +76,28 @@ class TensorBoardLog:
             self.safely(self.snapshot, final_step)
 
     def close(self) -> None:
-        self.safely(self.writer.close)
+        if self.writer is not None:
+            self.safely(self.writer.close)
+
+
+def quiet_writer_threads() -> None:
+    """TensorBoard writes from a thread of its own; a write that fails there (a full disk) is
+    printed by Python as a thread traceback, and raised again at the next log call, where
+    `safely` turns it into one warning. The traceback before it is only noise: drop it, and
+    leave every other thread's exceptions to the hook that was there."""
+    if getattr(threading.excepthook, "densekit", False):
+        return
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        if not (isinstance(args.exc_value, OSError) and is_writer_thread(args.thread)):
+            previous(args)
+    hook.densekit = True
+    threading.excepthook = hook
+
+
+def is_writer_thread(thread: Optional[threading.Thread]) -> bool:
+    return type(thread).__module__.startswith("tensorboard.summary.writer")
 
 
 def tag(key: str) -> str:
