@@ -164,3 +164,64 @@ def test_cv_with_missing_data_leaves_no_folder(tmp_path, cli, monkeypatch):
         code, _, err = cli("cv", "--data", tmp_path / "absent.csv", "--folds", "2", *out)
         assert code == 2 and "does not exist" in err
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("sep, decimal", [(";", ","), (";", "."), ("\t", "."), ("|", "."), (",", ".")])
+def test_a_csv_file_is_read_whatever_its_separator(tmp_path, sep, decimal):
+    from sklearn.datasets import load_iris
+    from densekit.data.frames import read_frame
+    frame = load_iris(as_frame=True).frame
+    frame["name"] = "iris; " + frame["target"].astype(str)  # text holding a separator, quoted
+    path = tmp_path / "iris.csv"
+    frame.to_csv(path, sep=sep, decimal=decimal, index=False)
+    read = read_frame(path)
+    assert list(read.columns) == list(frame.columns)
+    assert read.drop(columns="name").to_numpy().tolist() == frame.drop(columns="name").to_numpy().tolist()
+    assert read["name"].tolist() == frame["name"].tolist()
+
+
+def test_a_one_column_csv_is_read(tmp_path):
+    from densekit.data.frames import read_frame
+    path = tmp_path / "one.csv"
+    path.write_text("y\n1.5\n2\n3\n")
+    assert read_frame(path)["y"].tolist() == [1.5, 2.0, 3.0]
+
+
+@pytest.fixture(scope="module")
+def semicolon_iris_run(tmp_path_factory):
+    """A model trained on iris written as a spreadsheet in a semicolon locale writes it."""
+    from sklearn.datasets import load_iris
+    folder = tmp_path_factory.mktemp("semicolon")
+    frame = load_iris(as_frame=True).frame
+    frame.to_csv(folder / "train.csv", sep=";", decimal=",", index=False)
+    result = densekit.train(data__source=str(folder / "train.csv"), train__epochs=30,
+                            train__lr=0.01, out=folder / "run", quiet=True, report=False)
+    return result, frame
+
+
+def test_a_semicolon_csv_trains(semicolon_iris_run):
+    result, _ = semicolon_iris_run
+    assert result.card.feature_names[0] == "sepal length (cm)" and result.task == "multiclass"
+    assert result.metrics["test"]["accuracy"] >= 0.8
+
+
+def test_predict_carries_an_id_column_through(semicolon_iris_run, tmp_path, cli):
+    import pandas as pd
+    result, frame = semicolon_iris_run
+    rows = frame.drop(columns="target").iloc[::10]
+    rows.to_csv(tmp_path / "plain.csv", index=False)
+    rows.insert(0, "flower_id", [f"F{i:03d}" for i in rows.index])
+    rows.to_csv(tmp_path / "with_id.csv", index=False)
+    for name in ("plain", "with_id"):
+        args = ["--id", "flower_id"] if name == "with_id" else []
+        code, _, err = cli("predict", result.run_dir, tmp_path / f"{name}.csv", *args,
+                           "--output", tmp_path / f"{name}-out.csv")
+        assert code == 0, err
+    plain, with_id = (pd.read_csv(tmp_path / f"{n}-out.csv") for n in ("plain", "with_id"))
+    assert list(with_id.columns) == ["flower_id", *plain.columns]
+    assert with_id["flower_id"].tolist() == [f"F{i:03d}" for i in range(0, 150, 10)]
+    assert with_id.drop(columns="flower_id").equals(plain)  # the ID was no feature
+    code, _, err = cli("predict", result.run_dir, tmp_path / "with_id.csv", "--id", "flower")
+    assert code == 2 and "no column 'flower'" in err and "flower_id" in err
+    code, _, err = cli("predict", result.run_dir, tmp_path / "with_id.csv", "--id", "petal width (cm)")
+    assert code == 2 and "trained with 'petal width (cm)' as an input" in err

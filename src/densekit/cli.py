@@ -114,6 +114,8 @@ def add_model_commands(sub) -> None:
     predict.add_argument("input", help="CSV/TSV/Parquet/NPZ/NPY file of features (a label column is "
                          "ignored), or a folder of images")
     predict.add_argument("--output", "-o", help="CSV to write (default: print to the terminal)")
+    predict.add_argument("--id", metavar="COLUMN", help="a column of the input (e.g. an ID) "
+                         "written first in the output, and not used as a feature")
     add_overwrite(predict)
 
 
@@ -297,6 +299,7 @@ def run_predict(args: argparse.Namespace) -> int:
         check_output(args.output, args.overwrite)
     predictor = load(args.run)
     source = Path(args.input)
+    ids = read_ids(source, args.id, predictor.feature_names) if args.id else None
     if source.is_dir():  # a folder of images: say which file each prediction is for
         from densekit.data.images import images_to_predict
         part, names = images_to_predict(source, predictor.card.image_shape)
@@ -305,6 +308,11 @@ def run_predict(args: argparse.Namespace) -> int:
     table = predictor.frame(part.x)
     if names:
         table.insert(0, "file", names)
+    if ids is not None:
+        if ids.name in table.columns:
+            raise DensekitError(f"--id {ids.name}: the output already has a column of that "
+                                f"name ({', '.join(table.columns[:5])}…). Rename it in the input.")
+        table.insert(0, ids.name, ids.to_numpy())
     if args.output:
         from densekit.rundir.files import atomic_write
         atomic_write(Path(args.output), table.to_csv(index=False).encode())
@@ -313,6 +321,16 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         print(table.to_string(index=False, max_rows=40))
     return 0
+
+
+def read_ids(source: Path, column: str, features: list[str]):
+    """`predict --id COLUMN`: the column to write first in the output (read before predicting,
+    so a wrong name costs no prediction)."""
+    from densekit.data.frames import id_column
+    if source.is_dir():
+        raise DensekitError("--id names a column of a table; for a folder of images the "
+                            "output's first column already names each file.")
+    return id_column(source, column, features)
 
 
 def run_datasets(args: argparse.Namespace) -> int:
