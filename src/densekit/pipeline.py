@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional, Union
 
+import numpy as np
+import pandas as pd
 import torch
 
 from densekit.config import Config, DataConfig
@@ -57,6 +59,7 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
     dataset = dataset if dataset is not None else load_source(cfg.data)
     for role, part in dataset.parts().items():
         check_part(part, role)
+        check_labels(part.y, role, dataset.label_column)
         if dataset.kind == "bag" and dataset.is_mixed_table():
             continue  # a missing text is an empty one
         if dataset.is_mixed_table():
@@ -125,6 +128,32 @@ def check_part(part: Part, role: str) -> None:
                             f"shape {part.x.shape}.")
     if part.x.dtype.kind not in "biuf":
         raise DensekitError(f"The {role} features must be numbers; they are of type {part.x.dtype}.")
+
+
+def check_labels(y, role: str, label_column) -> None:
+    """Rows without a label: named here, before a NaN loss is blamed on the learning rate."""
+    missing = missing_labels(y)
+    if not missing:
+        return
+    what = (f"The label column {label_column}" if isinstance(label_column, str)
+            else f"The label columns {', '.join(map(str, label_column))}" if label_column
+            else "The labels")
+    raise DensekitError(
+        f"{what} has {missing:,} missing values (of {len(y):,} rows in the {role} data): a row "
+        "without a label cannot be learned from. Drop those rows (pandas: "
+        "dropna(subset=[label])) or fill them in, then train again.")
+
+
+def missing_labels(y) -> int:
+    """Rows whose label (any of them, for several label columns) is NaN or None."""
+    y = np.asarray(y)
+    if y.dtype.kind == "f":
+        gaps = np.isnan(y)
+    elif y.dtype.kind == "O":
+        gaps = pd.isna(y)
+    else:
+        return 0
+    return int(gaps.reshape(len(y), -1).any(axis=1).sum())
 
 
 def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> Dataset:

@@ -78,8 +78,14 @@ def check_finite(x: np.ndarray, feature_names: list[str], where: str) -> None:
     bad = ~np.isfinite(x)
     if not bad.any():
         return
-    columns = [feature_names[i] if i < len(feature_names) else str(i)
-               for i in np.flatnonzero(bad.any(axis=0))]
+    names = [feature_names[i] if i < len(feature_names) else str(i) for i in range(x.shape[-1])]
+    empty = [names[i] for i in np.flatnonzero(np.isnan(x).all(axis=0))] if len(x) else []
+    if empty:  # an empty text column reads as a column of NaN: "NaN or infinite" would mislead
+        raise DensekitError(
+            f"The {where} data has empty column(s), with no value in any row: "
+            f"{', '.join(map(str, empty[:10]))}. Remove the column, or fill it in (a text column "
+            "needs some text in at least one row).")
+    columns = [names[i] for i in np.flatnonzero(bad.any(axis=0))]
     rows = int(bad.any(axis=1).sum())
     shown = ", ".join(columns[:10]) + (f" and {len(columns) - 10} more" if len(columns) > 10 else "")
     raise DensekitError(

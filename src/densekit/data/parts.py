@@ -20,6 +20,7 @@ def read_part(path: Path, label: Label, feature_names: list[str], require_label:
     """Features (and labels when present) of a file, in the column order of training.
     as_frame: the raw columns of a mixed table, for its TableEncoder."""
     if as_frame:
+        refuse_arrays(path)
         frame = read_frame(path)
         label_cols = present_labels(frame, label)
         y = labels_of(frame, label_cols) if label_cols else None
@@ -34,6 +35,16 @@ def read_part(path: Path, label: Label, feature_names: list[str], require_label:
         raise DensekitError(f"{path} has no labels; evaluation needs them. Give a file with the "
                             f"label column ({label}) or an NPZ with a y array.")
     return Part(x, y)
+
+
+def refuse_arrays(path: Path) -> None:
+    """A model of named text or category columns reads a table; arrays carry no column names
+    (and an .npz read as text was called "not valid UTF-8")."""
+    if path.suffix.lower() in (".npz", ".npy"):
+        raise DensekitError(
+            f"{path} holds arrays ({path.suffix}), but this model was trained on a table with "
+            "text or category columns, which it reads by name. Give a CSV, TSV or Parquet file "
+            "with the training table's columns.")
 
 
 def table_features(frame: pd.DataFrame, label: Label, feature_names: list[str], path: Path):
