@@ -225,3 +225,47 @@ def test_predict_carries_an_id_column_through(semicolon_iris_run, tmp_path, cli)
     assert code == 2 and "no column 'flower'" in err and "flower_id" in err
     code, _, err = cli("predict", result.run_dir, tmp_path / "with_id.csv", "--id", "petal width (cm)")
     assert code == 2 and "trained with 'petal width (cm)' as an input" in err
+
+
+def test_regression_prints_r2_in_its_final_line(tmp_path):
+    lines = []
+    densekit.train(data__source=str(diabetes_csv(tmp_path)), data__task="regression",
+                   model__hidden=[64, 64], train__epochs=3, out=tmp_path / "run",
+                   log=lines.append, report=False)
+    final = next(line for line in lines if line.startswith("validation mae"))
+    metrics = json_file(tmp_path / "run" / "metrics.json")
+    assert f"validation mae {metrics['validation']['mae']:.4f}, r2 {metrics['validation']['r2']:.4f}" in final
+    assert f"test mae {metrics['test']['mae']:.4f}, r2 {metrics['test']['r2']:.4f}" in final
+
+
+def json_file(path):
+    import json
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("epochs, warned", [(2, True), (20, False)])
+def test_a_run_that_ends_still_improving_says_so(tmp_path, epochs, warned):
+    # digits: two epochs leave the validation loss falling steeply (1.71 → 1.17, test accuracy
+    # 0.83); twenty level it off (0.16, test accuracy 0.97).
+    lines = []
+    densekit.train(data__source="digits", train__epochs=epochs, out=tmp_path / "run",
+                   log=lines.append, report=False, train__tensorboard=False)
+    warnings = [line for line in lines if "still falling" in line]
+    assert bool(warnings) == warned, lines[-4:]
+    if warned:
+        assert "validation loss" in warnings[0] and "--epochs 4" in warnings[0]
+
+
+def test_an_early_stopped_run_is_not_called_unconverged(tmp_path):
+    from densekit.convergence import still_improving
+    from densekit.config import TrainConfig
+    falling = [{"step": s, "val_loss": 2.0 - 0.1 * s} for s in range(1, 11)]  # a steady fall
+    assert "still falling" in still_improving(falling, TrainConfig(epochs=10))
+    assert still_improving(falling[:1], TrainConfig()) is None
+    levelled = [{"step": s, "val_loss": 1.0 + 2.0 ** -s} for s in range(1, 21)]
+    assert still_improving(levelled, TrainConfig()) is None
+    lines = []
+    densekit.train(data__source="iris", train__epochs=400, out=tmp_path / "run", log=lines.append,
+                   report=False, train__tensorboard=False, **{"train.early_stopping.patience": 1})
+    assert any("early stopping" in line for line in lines)
+    assert not [line for line in lines if "still falling" in line]

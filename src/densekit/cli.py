@@ -238,7 +238,7 @@ def print_result(result, quiet: bool) -> None:
     if quiet:  # otherwise the library already logged these lines
         from densekit.outcome import headline
         from densekit.tasks import KINDS
-        print(headline(result.metrics, KINDS[result.task].main_metric))
+        print(headline(result.metrics, KINDS[result.task]))
         print(f"run directory: {result.run_dir}")
 
 

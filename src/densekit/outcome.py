@@ -10,6 +10,7 @@ from typing import Any, Optional
 import torch
 
 from densekit.config import Config
+from densekit.convergence import still_improving
 from densekit.logs import Log
 from densekit.nn.model import DenseNet
 from densekit.pipeline import Prepared, class_weight_tensor
@@ -17,6 +18,7 @@ from densekit.rundir.card import ModelCard, RunInfo
 from densekit.rundir.evidence import example_rows, save_predictions
 from densekit.rundir.files import write_json
 from densekit.rundir.run import RunDir
+from densekit.tasks import Task
 from densekit.training.evaluation import outputs, score
 from densekit.training.loop import Trainer
 from densekit.version import __version__
@@ -46,7 +48,11 @@ def finish(run: Optional[RunDir], cfg: Config, prepared: Prepared, trainer: Trai
         write_json(run.file("metrics.json"), metrics)
         write_json(run.file("run.json"), info)
         write_held_out_predictions(run, trainer, prepared)
-    log(headline(metrics, prepared.task.main_metric))
+    log(headline(metrics, prepared.task))
+    # An early stop says the loss stopped improving; a run that used its whole budget may not.
+    warning = still_improving(state.history, cfg.train) if state.step >= trainer.total_steps else None
+    if warning:
+        log(warning)
     return TrainResult(run.path if run else None, prepared.task.name, metrics, state.history,
                        model, card, info)
 
@@ -110,7 +116,9 @@ def write_held_out_predictions(run: RunDir, trainer: Trainer, prepared: Prepared
     save_predictions(run.path, split, y, scores, examples)
 
 
-def headline(metrics: dict[str, Any], key: str) -> str:
-    parts = [f"{split} {key} {figures[key]:.4f} (loss {figures['loss']:.4f})"
-             for split, figures in metrics.items()]
+def headline(metrics: dict[str, Any], task: Task | type[Task]) -> str:
+    """One line: each split's main metric (and the task's other headline figures) and loss."""
+    keys = (task.main_metric, *task.headline_metrics)
+    parts = [f"{split} " + ", ".join(f"{k} {figures[k]:.4f}" for k in keys if k in figures)
+             + f" (loss {figures['loss']:.4f})" for split, figures in metrics.items()]
     return "; ".join(parts) or "no validation or test data to score"

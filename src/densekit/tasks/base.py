@@ -28,6 +28,7 @@ class Task(ABC):
 
     name: ClassVar[str]
     main_metric: ClassVar[str]
+    headline_metrics: ClassVar[tuple[str, ...]] = ()  # printed after the main one at the end
     default_loss: ClassVar[str]
     losses: ClassVar[frozenset]        # the losses that fit this task
     is_classifier: ClassVar[bool] = True

@@ -22,6 +22,7 @@ class Regression(Task):
 
     name = "regression"
     main_metric = "mae"
+    headline_metrics = ("r2",)  # the MAE alone does not say whether it beats the mean
     default_loss = "mse"
     losses = frozenset({"mse", "mae", "huber"})
     is_classifier = False
