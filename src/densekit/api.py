@@ -147,6 +147,12 @@ def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,
     return result
 
 
+def saved_run_config(run_path: Path) -> dict:
+    """The configuration a run was started with, for a process joining its resume."""
+    folder = CheckpointFolder(run_path)
+    return saved_config(run_path, folder.load_newest(warn=lambda _: None))
+
+
 def saved_config(run_path: Path, checkpoint) -> dict:
     """The run's config.yaml (a regular file: a FIFO would wait forever), else the checkpoint's."""
     path = run_path / "config.yaml"

@@ -85,6 +85,10 @@ def add_training_commands(sub) -> None:
                        help="with --resume: continue even if the configuration or data changed")
     resume = sub.add_parser("resume", help="continue an interrupted run from its newest checkpoint")
     resume.add_argument("run", help="run directory")
+    for command in (train, resume):
+        command.add_argument("--nproc", type=int, metavar="N",
+                             help="train in N processes on this machine (torchrun), each batch "
+                                  "shared between them; the same weights as one process")
     resume.add_argument("--force", action="store_true",
                         help="continue even if the configuration or data changed")
     for flag in ("--epochs", "--steps"):  # a finished run trains on to a larger total
@@ -200,6 +204,8 @@ def class_weight_value(raw: str) -> dict[str, Any]:
 def run_train(args: argparse.Namespace) -> int:
     from densekit.api import train
     check_resume_flags(args)
+    if args.nproc or following():
+        return in_processes(args)
     result = train(args.config, quiet=args.quiet, resume=args.resume, force=args.force,
                    handle_signals=True, **overrides_from(args))
     print_result(result, args.quiet)
@@ -224,6 +230,8 @@ def run_resume(args: argparse.Namespace) -> int:
         what = "is a file, not a run directory" if run.exists() else "does not exist"
         raise DensekitError(f"Cannot resume {run}: the folder {what}. Give the run directory "
                             "that `densekit train` printed, e.g. runs/digits-….")
+    if args.nproc or following():
+        return in_processes(args)
     overrides = overrides_from(args)
     finished = check_resumable(run, overrides, args.force)
     if finished:
@@ -232,6 +240,32 @@ def run_resume(args: argparse.Namespace) -> int:
     result = resume(args.run, force=args.force, quiet=args.quiet, handle_signals=True, **overrides)
     print_result(result, args.quiet)
     return 0
+
+
+def following() -> bool:
+    """A process after the first of several (torchrun's RANK above 0)."""
+    from densekit.processes import rank
+    return rank() > 0
+
+
+def in_processes(args: argparse.Namespace) -> int:
+    """--nproc N: launch N processes; in a process after the first: follow the first."""
+    from densekit.api import dotted, resolve, saved_run_config
+    from densekit.processes import follow, launch
+    from densekit.rundir.run import plan_run_dir
+    if args.nproc:
+        if args.nproc < 1:
+            raise DensekitError(f"--nproc must be 1 or more; received {args.nproc}.")
+        if args.command == "resume":
+            return launch(args.argv, args.nproc, Path(args.run))
+        cfg = resolve(args.config, dotted(overrides_from(args)))
+        out = Path(cfg.out) if cfg.out else plan_run_dir(None, Path(cfg.data.source).stem)
+        return launch(args.argv, args.nproc, out)
+    if args.command == "resume":
+        cfg = resolve(saved_run_config(Path(args.run)), dotted(overrides_from(args)))
+        return follow(cfg, Path(args.run), args.force)
+    cfg = resolve(args.config, dotted(overrides_from(args)))
+    return follow(cfg, Path(cfg.out) if args.resume and cfg.out else None, args.force)
 
 
 def print_result(result, quiet: bool) -> None:
@@ -381,6 +415,7 @@ COMMANDS = {"train": run_train, "resume": run_resume, "cv": run_cv, "summary": r
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for --nproc, to start copies
     show_library_notes()
     try:
         return COMMANDS[args.command](args)

@@ -143,6 +143,7 @@ class TrainConfig(Section):
     seed: int = 0                                    # 0 to 2**32 - 1, as NumPy accepts
     device: Device = "auto"
     threads: Optional[int] = Field(None, ge=1)       # CPU threads; None: 1 (see README, Speed)
+    micro_shards: Optional[int] = Field(None, ge=1)  # parts of each batch; None: the process count
 
     @field_validator("class_weight", mode="before")
     @classmethod

@@ -31,7 +31,8 @@ from densekit.training.loop import Trainer, expected_evaluations, total_steps
 from densekit.training.optim import Optimization
 from densekit.training.resume import Checkpointer, resume_from
 from densekit.training.steps import StepRunner
-from densekit.training.strategy import SingleProcess, cpu_threads
+from densekit.training.shards import AgreedInterrupt, ShardedStepRunner
+from densekit.training.strategy import Processes, SingleProcess, cpu_threads, is_launched_by_torchrun
 from densekit.training.tblog import TensorBoardLog
 
 
@@ -55,7 +56,8 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
             fitted: Optional[Fitted]) -> TrainResult:
     cfg = cfg.model_copy(update={"out": str(out) if out else None})
     seed_everything(cfg.train.seed)
-    strategy = SingleProcess.from_setting(cfg.train.device)
+    strategy = choose_strategy(cfg.train.device)
+    cfg = with_resolved_shards(cfg, strategy)
     prepared = prepare(cfg, strategy.device, dataset, fitted)
     check_monitor(cfg, prepared)
     identity = {"config": cfg.to_dict(), "data_sha256": data_digest(prepared.train)}
@@ -88,6 +90,28 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     return finish(run, cfg, prepared, trainer, log)
 
 
+def choose_strategy(device: str) -> SingleProcess:
+    """Several processes when torchrun started this one (on CPU, over gloo); else one."""
+    single = SingleProcess.from_setting(device)
+    if not is_launched_by_torchrun():
+        return single
+    if single.device.type != "cpu":
+        raise DensekitError("Training in several processes runs on the CPU (gloo) in this "
+                            "version of densekit. Add --device cpu, or train in one process on "
+                            "the GPU.")
+    return Processes(single.device)
+
+
+def with_resolved_shards(cfg: Config, strategy: SingleProcess) -> Config:
+    """train.micro_shards: None means one part per process; config.yaml records the number,
+    so that a resume with another number of processes cuts batches the same way."""
+    shards = cfg.train.micro_shards or strategy.world_size
+    if shards > 1:
+        strategy.check_shards(shards)
+        cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"micro_shards": shards})})
+    return cfg
+
+
 def open_run(run: RunDir, cfg: Config, history: list[dict]) -> None:
     """config.yaml as the run goes on; the history so far (a restarted run's begins afresh, a
     resumed run's evaluations after its checkpoint will be logged again)."""
@@ -107,8 +131,14 @@ def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, strategy: Si
         fast = fastpath.FastDenseStep(model, output)
     params = [p for p in model.parameters() if p.requires_grad]
     optimization = Optimization(params, settings, total_steps(settings, len(prepared.train)))
-    steps = StepRunner(model, loss_fn, task, prepared.prep, prepared.train, optimization, fast,
-                       settings.cuda_graphs)
+    parts = (model, loss_fn, task, prepared.prep, prepared.train, optimization, fast,
+             settings.cuda_graphs)
+    if settings.micro_shards:
+        steps = ShardedStepRunner(*parts, shards=settings.micro_shards, strategy=strategy,
+                                  stop_requested=lambda: interrupt.signal_name is not None)
+        interrupt = AgreedInterrupt(interrupt, steps)  # every process stops at the same step
+    else:
+        steps = StepRunner(*parts)
     checkpoints = Checkpointer(CheckpointFolder(run.path), identity) if run else None
     return Trainer(steps, settings, prepared.validation, strategy.generator(settings.seed),
                    checkpoints, interrupt, listeners(cfg, prepared, model, run, quiet, log))

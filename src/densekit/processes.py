@@ -1,0 +1,67 @@
+"""Training in several processes: `--nproc N` starts N copies of the command through
+torchrun's launcher (torch.distributed.run); the first process (rank 0) is an ordinary run
+that writes the run directory, the others follow it step for step and write nothing.
+
+    densekit train … --nproc 2                        # on this machine
+    torchrun --nnodes 2 --nproc-per-node 4 --rdzv-endpoint HOST:29500 -m densekit.cli train …
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Optional
+
+from densekit.config import Config
+from densekit.session import execute
+from densekit.training.checkpoint import CheckpointFolder
+from densekit.training.interrupt import TrainingInterrupted
+
+
+def rank() -> int:
+    """This process's rank when torchrun started it; 0 otherwise."""
+    return int(os.environ.get("RANK", "0")) if int(os.environ.get("WORLD_SIZE", "1")) > 1 else 0
+
+
+def launch(argv: list[str], nproc: int, out: Path) -> int:
+    """Run `densekit ARGV` (with --nproc removed) in `nproc` local processes writing to `out`."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+               f"--nproc-per-node={nproc}", "-m", "densekit.cli", *without_nproc(argv)]
+    if "--out" not in argv and "--output" not in argv and "-o" not in argv and argv[0] == "train":
+        command += ["--out", str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+    code = subprocess.run(command, env=env).returncode
+    if code not in (0, 2, 130):
+        print(f"densekit: error: a training process ended with exit code {code} (its message is "
+              f"above). The checkpoints in {out} are intact: continue with `densekit resume "
+              f"{out} --nproc {nproc}` (or any other number of processes that divides "
+              "train.micro_shards).", file=sys.stderr)
+    return code
+
+
+def without_nproc(argv: list[str]) -> list[str]:
+    kept, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--nproc":
+            skip = True
+        elif not arg.startswith("--nproc="):
+            kept.append(arg)
+    return kept
+
+
+def follow(cfg: Config, resume_from: Optional[Path], force: bool) -> int:
+    """A process after the first: the same steps on its share of every batch, no files, no
+    output. It resumes from the checkpoint the first process resumes from."""
+    checkpoint = None
+    if resume_from is not None and CheckpointFolder(resume_from).exists():
+        checkpoint = CheckpointFolder(resume_from).load_newest(warn=lambda _: None)
+    try:
+        execute(cfg, None, lambda _: None, quiet=True, checkpoint=checkpoint, force=force,
+                handle_signals=True)
+    except TrainingInterrupted as err:
+        return err.exit_code  # the first process tells the user
+    return 0
