@@ -64,3 +64,16 @@ def test_a_process_killed_mid_run_resumes_in_one_process_to_the_same_weights(tmp
     resumed = densekit("resume", run, "-q")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert_same_weights(tmp_path / "reference", run)
+
+
+def test_ctrl_c_stops_every_process_at_one_step_and_the_first_saves(tmp_path):
+    run = tmp_path / "run"
+    launcher = subprocess.Popen([sys.executable, "-m", "densekit.cli", "train", *SMALL, "--epochs", "300",
+                                 "--nproc", "2", "--out", str(run)], env=CHILD_ENV, start_new_session=True,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_checkpoint(run, after_step=36)
+    os.killpg(launcher.pid, signal.SIGINT)   # what a terminal's Ctrl-C does
+    _, err = launcher.communicate(timeout=120)
+    assert launcher.returncode == 130, err[-3000:]
+    assert "A checkpoint was saved" in err and f"densekit resume {run}" in err
+    assert "Traceback" not in err

@@ -242,6 +242,13 @@ def run_resume(args: argparse.Namespace) -> int:
     return 0
 
 
+def interrupted_exit_code(err: TrainingInterrupted) -> int:
+    """130, the shell's code for Ctrl-C; but a process under torchrun that stopped as agreed
+    ends cleanly (0), or torchrun would report it as failed; the launcher returns 130."""
+    from densekit.training.strategy import is_launched_by_torchrun
+    return 0 if is_launched_by_torchrun() else err.exit_code
+
+
 def following() -> bool:
     """A process after the first of several (torchrun's RANK above 0)."""
     from densekit.processes import rank
@@ -423,7 +430,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"densekit: {err}", file=sys.stderr)
         if err.hint or err.saved:
             print(f"Continue with: {err.hint or f'densekit resume {err.run_dir}'}", file=sys.stderr)
-        return err.exit_code
+        return interrupted_exit_code(err)
     except DensekitError as err:
         print(f"densekit: error: {err}", file=sys.stderr)
         return 2

@@ -73,7 +73,8 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     log(format_summary(layers))
     # From the run directory's creation on, Ctrl-C is honoured at a safe point (the loop saves
     # and stops), never in the middle of an import or a file being written.
-    with InterruptFlag(install=handle_signals) as interrupt:
+    echo = 2.0 if strategy.world_size > 1 else 0.0
+    with InterruptFlag(install=handle_signals, echo_seconds=echo) as interrupt:
         run = RunDir.create(out) if out else None
         trainer = build_trainer(cfg, prepared, model, strategy, run, quiet, log, identity, interrupt)
         if checkpoint is not None:  # what it refuses, it refuses before any file is written
@@ -134,9 +135,10 @@ def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, strategy: Si
     parts = (model, loss_fn, task, prepared.prep, prepared.train, optimization, fast,
              settings.cuda_graphs)
     if settings.micro_shards:
+        own_signal = interrupt
         steps = ShardedStepRunner(*parts, shards=settings.micro_shards, strategy=strategy,
-                                  stop_requested=lambda: interrupt.signal_name is not None)
-        interrupt = AgreedInterrupt(interrupt, steps)  # every process stops at the same step
+                                  stop_requested=lambda: own_signal.signal_name is not None)
+        interrupt = AgreedInterrupt(own_signal, steps)  # every process stops at the same step
     else:
         steps = StepRunner(*parts)
     checkpoints = Checkpointer(CheckpointFolder(run.path), identity) if run else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from typing import Optional
 
 from densekit.errors import DensekitError
@@ -27,9 +28,13 @@ class InterruptFlag:
     Re-entrant: the session holds it from the run directory's creation on, the loop again.
     install=False (a program using densekit as a library) leaves the handlers alone."""
 
-    def __init__(self, install: bool = True):
+    def __init__(self, install: bool = True, echo_seconds: float = 0.0):
         self.install = install
+        # Under torchrun one Ctrl-C arrives twice (from the terminal and from torchrun, which
+        # passes it on): a second signal this soon after the first is the same request.
+        self.echo_seconds = echo_seconds
         self.signal_name: Optional[str] = None
+        self.first_at = 0.0
         self.previous: dict = {}
         self.depth = 0
 
@@ -42,8 +47,11 @@ class InterruptFlag:
 
     def handle(self, signum, frame) -> None:
         if self.signal_name is not None:
+            if time.monotonic() - self.first_at < self.echo_seconds:
+                return
             raise KeyboardInterrupt  # asked twice: stop now, without saving
         self.signal_name = signal.Signals(signum).name
+        self.first_at = time.monotonic()
 
     def __exit__(self, *exc) -> None:
         self.depth -= 1
