@@ -1,16 +1,21 @@
 """Seconds per epoch against rows (synthetic 784-byte rows) and against width, with peak memory.
 
     python benchmarks/scaling.py [--rows 10000,100000,1000000] [--widths 128,512,1024,2048,4096]
+    python benchmarks/scaling.py --processes 1,2 [--width 1024]
 
 Rows: one epoch of 784 → 128 → 10 at batch 128 in a child process each, peak RSS compared with
 the dataset's own bytes. Widths: one epoch over 20,000 rows of 784 → W → 10, compared with the
-time the same matrix products take alone (the arithmetic floor).
+time the same matrix products take alone (the arithmetic floor). Processes: one epoch of
+Fashion-MNIST (60,000 images) through 784 → W → 10 at batch 128 in N processes (--nproc N, one
+thread each, two micro-shards per process), rows per second and the share of each step spent
+passing gradients between processes, with what that share predicts for more processes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -84,15 +89,57 @@ def matmul_floor(rows: int, width: int) -> float:
     return (time.perf_counter() - started) / min(steps, 300) * steps
 
 
+def processes_run(count: int, width: int, shards: int) -> dict:
+    out = Path(tempfile.mkdtemp()) / "run"
+    subprocess.run([sys.executable, "-m", "densekit.cli", "train", "--data", "fashion-mnist",
+                    "--hidden", str(width), "--batch-size", str(BATCH), "--epochs", "1",
+                    "--validation-split", "0", "--set", f"train.micro_shards={shards}",
+                    "--set", "train.tensorboard=false", "--nproc", str(count), "--out", str(out), "-q"],
+                   check=True, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    return json.loads((out / "run.json").read_text())
+
+
+def processes_section(counts: list[int], width: int) -> str:
+    shards = 2 * max(counts)   # the same cut of every batch for every count: the same weights
+    lines = [f"784 → {width} → 10, batch {BATCH}, {shards} micro-shards, one thread per process.",
+             "", "| processes | s/epoch | rows/s | exchange s | exchange share |", "|---:|---:|---:|---:|---:|"]
+    params = 784 * width + width + width * 10 + 10
+    per_byte = None
+    for count in counts:
+        info = processes_run(count, width, shards)
+        seconds, exchange = info["train_seconds"], info["exchange_seconds"]
+        lines.append(f"| {count} | {seconds:.2f} | {60_000 / seconds:,.0f} | {exchange:.2f} | "
+                     f"{exchange / seconds:.0%} |")
+        print(lines[-1], flush=True)
+        if count > 1:   # each process receives the other processes' shards every step
+            received = (shards - shards // count) * (params + 3) * 4 * (60_000 // BATCH)
+            per_byte = exchange / received
+    if per_byte:
+        lines += ["", "Predicted from the measured exchange cost per byte received, with one "
+                  "micro-shard per process (N shards):", ""]
+        for count in (8, 64):
+            received = (count - 1) * (params + 3) * 4 * (60_000 // BATCH)
+            lines.append(f"- {count} processes: about {per_byte * received:.1f} s of exchange per "
+                         f"epoch, every process receiving {(count - 1) * (params + 3) * 4 / 2**20:.1f} MB "
+                         "per step")
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--width", type=int, default=128, help=argparse.SUPPRESS)
     parser.add_argument("--rows", default="10000,100000,1000000")
     parser.add_argument("--widths", default="128,512,1024,2048,4096")
+    parser.add_argument("--processes", help="e.g. 1,2: training in that many processes instead")
     args = parser.parse_args()
     if args.child:
         child(args.child, args.width)
+        return
+    if args.processes:
+        counts = [int(n) for n in args.processes.split(",")]
+        record("Scaling: processes", f"python benchmarks/scaling.py --processes {args.processes} "
+               f"--width {args.width}", processes_section(counts, args.width))
         return
     work = Path(tempfile.mkdtemp(prefix="densekit-scaling-"))
     lines = ["| rows | s/epoch | µs per row | data MB | peak RSS MB | import baseline MB | "

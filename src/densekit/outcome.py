@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,7 +87,13 @@ def run_info(prepared: Prepared, trainer: Trainer) -> RunInfo:
         epochs=trainer.state.epoch, stop_reason=trainer.state.stop_reason,
         train_seconds=round(trainer.seconds, 3), class_counts=class_counts(prepared),
         device=str(trainer.generator.device), step=trainer.steps.kind, torch=torch.__version__,
-        threads=torch.get_num_threads(), machine=platform.platform())
+        threads=torch.get_num_threads(), machine=platform.platform(),
+        processes=processes(), exchange_seconds=round(trainer.steps.exchange_seconds, 3))
+
+
+def processes() -> int:
+    """How many processes trained together (torchrun's WORLD_SIZE)."""
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def class_counts(prepared: Prepared) -> Optional[dict[str, dict[str, int]]]:

@@ -88,6 +88,8 @@ class RunInfo:
     torch: str
     threads: int
     machine: str
+    processes: int = 1
+    exchange_seconds: float = 0.0   # of train_seconds, passing gradients between processes
     format_version: int = RUN_INFO_VERSION
 
     def to_json(self) -> dict[str, Any]:

@@ -10,6 +10,8 @@ the global generator once per step, so the masks do not depend on which process 
 
 from __future__ import annotations
 
+import time
+
 import torch
 
 from densekit.training.steps import NonFiniteLoss, StepRunner
@@ -51,7 +53,9 @@ class ShardedStepRunner(StepRunner):
         local = [self.shard_vector(x[a:b], y[a:b], step_seed + k, len(rows))
                  for k, (a, b) in enumerate(bounds) if k in self.strategy.my_shards(self.shards)]
         torch.set_rng_state(saved)
+        started = time.perf_counter()
         every = self.strategy.exchange(torch.stack(local), self.shards)  # (shards, size)
+        self.exchange_seconds += time.perf_counter() - started
         total = every[0].clone()
         for vector in every[1:]:        # one fixed order, whatever the number of processes
             total += vector

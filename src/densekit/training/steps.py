@@ -50,6 +50,8 @@ class Running:
 class StepRunner:
     """step(rows): gather the batch, forward, backward, update, add to the running sums."""
 
+    exchange_seconds = 0.0   # time spent passing gradients between processes (shards.py)
+
     def __init__(self, model: DenseNet, loss_fn: LossFn, task: Task, prep: Preprocessor,
                  train: Resident, optimization: Optimization, fast: Optional[FastDenseStep],
                  use_graphs: bool):
