@@ -371,3 +371,23 @@ def test_npz_input_to_a_model_of_named_columns(cli, tmp_path, columns):
     np.savez(tmp_path / "x.npz", x=np.zeros((3, 2)))
     code, _, err = cli("predict", tmp_path / "run", tmp_path / "x.npz")
     assert code == 2 and "UTF-8" not in err and "columns" in err and ".npz" in err
+
+
+# ------------------------------------------------------------------ 8. found by the fuzz test
+
+
+@pytest.mark.parametrize("x,says", [
+    (np.float64(3.0), "single value"),            # case 409
+    (np.arange(30.0), "one value per row"),       # case 1049
+    (np.zeros((0, 2, 2)), "no rows"),             # cases 1261, 1421
+])
+def test_npz_features_of_odd_shapes(cli, tmp_path, x, says):
+    np.savez(tmp_path / "d.npz", x=x, y=np.arange(30) % 2)
+    code, _, err = cli("train", "--data", tmp_path / "d.npz", "--out", tmp_path / "run")
+    assert code == 2 and says in err and "Traceback" not in err
+
+
+def test_an_empty_label_list_names_no_column(cli, tmp_path):  # case 1891
+    path = table(tmp_path, "t.csv", a=np.arange(40.0), y=[0, 1] * 20)
+    code, _, err = cli("train", "--data", path, "--set", "data.label=[]", "--out", tmp_path / "run")
+    assert code == 2 and "no label column" in err

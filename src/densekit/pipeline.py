@@ -132,6 +132,9 @@ def check_part(part: Part, role: str) -> None:
 
 def check_labels(y, role: str, label_column) -> None:
     """Rows without a label: named here, before a NaN loss is blamed on the learning rate."""
+    if np.ndim(y) == 2 and np.shape(y)[1] == 0:
+        raise DensekitError(f"The {role} data has no label column: data.label names none "
+                            f"({label_column!r}). Name the label column(s), e.g. --label y.")
     missing = missing_labels(y)
     if not missing:
         return

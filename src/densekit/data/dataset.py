@@ -55,6 +55,9 @@ def is_raw_frame(x) -> bool:
 def check_rows(part: Part, where: str) -> None:
     """Refuse arrays that no later step could use, naming where they came from."""
     x, y = part.x, part.y
+    if np.ndim(x) == 0:  # a single number saved as the features
+        raise DensekitError(f"{where} has a single value as its features (shape ()), not rows "
+                            "of features. Save an array of shape (rows, features).")
     if len(x) == 0:
         raise DensekitError(f"{where} has no rows: its features have shape {tuple(x.shape)}. Give "
                             "data with at least one row per class to learn from.")

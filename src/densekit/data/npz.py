@@ -29,9 +29,14 @@ def load_npz(path: Path) -> Dataset:
             continue
         if yk not in arrays:
             raise DensekitError(f"{path} has {xk} but no {yk}: every feature array needs labels.")
+        where = f"{xk}/{yk} in {path}"
+        check_rows(Part(arrays[xk], arrays[yk]), where)  # before flattening: () or (0, …) cannot be
+        if arrays[xk].ndim < 2:
+            raise DensekitError(f"{where}: the features have shape {arrays[xk].shape}, one value "
+                                "per row; densekit needs rows of features, shape (rows, features). "
+                                "Save x.reshape(-1, 1) for a single feature.")
         x, image_shape = flatten_images(arrays[xk])
         parts[role] = Part(x, arrays[yk])
-        check_rows(parts[role], f"{xk}/{yk} in {path}")
     # Only bytes are kept as images; float arrays of any shape are plain features.
     is_image = parts["train"].x.dtype == np.uint8
     width = parts["train"].x.shape[1]

@@ -94,12 +94,12 @@ def read_safetensors(path: Path) -> bytes:
         length = int.from_bytes(head, "little") if len(head) == 8 else -1
         if not 0 < length <= min(SAFETENSORS_HEADER_LIMIT, size - 8):
             raise DensekitError(f"{path} has no valid safetensors header (length {length:,} for a "
-                                f"file of {size:,} bytes); the file is damaged.")
+                                f"file of {size:,} bytes): the file was truncated or modified.")
         header = handle.read(length)
         end = 8 + length + payload_length(header, path)
         if end != size:
             raise DensekitError(f"{path} is {size:,} bytes but its safetensors header describes "
-                                f"{end:,}; the file is damaged.")
+                                f"{end:,}: the file was truncated or modified.")
         return head + header + handle.read(size - 8 - length)
 
 
