@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import densekit.api
 from densekit.cli import main
@@ -155,15 +156,13 @@ def yaml_text(rng: random.Random, data: str) -> bytes:
     values: dict = {"data": {"source": data}, "model": {"hidden": [2]}, "train": {"epochs": 1}}
     for key in rng.sample(sorted(SETTINGS), rng.randint(0, 4)):
         section, _, name = key.partition(".")
-        value = rng.choice(SETTINGS[key])
         if key == "out":
             continue  # the run directory is the test's to choose
         if rng.random() < 0.1:
             name = name + "x"  # an unknown key
-        values.setdefault(section, {}) if isinstance(values.get(section), dict) else None
-        if isinstance(values.get(section), dict):
-            values[section][name] = value
-    import yaml
+        values[section][name] = rng.choice(SETTINGS[key])
+    if rng.random() < 0.05:
+        values[rng.choice(["data", "model", "train"])] = rng.choice([None, [1], "x", 3])
     return yaml.safe_dump(values).encode()
 
 

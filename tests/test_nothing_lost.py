@@ -391,3 +391,14 @@ def test_an_empty_label_list_names_no_column(cli, tmp_path):  # case 1891
     path = table(tmp_path, "t.csv", a=np.arange(40.0), y=[0, 1] * 20)
     code, _, err = cli("train", "--data", path, "--set", "data.label=[]", "--out", tmp_path / "run")
     assert code == 2 and "no label column" in err
+
+
+@pytest.mark.parametrize("section,says", [("train: null\n", None), ("train: [1]\n", "not a section")])
+def test_a_flag_into_a_section_that_is_not_one(cli, tmp_path, section, says):
+    config = tmp_path / "c.yaml"
+    config.write_text("data: {source: iris}\n" + section)
+    code, out, err = cli("config", config, "--lr", "0.01")
+    if says is None:  # an empty section takes the flag
+        assert code == 0 and "lr: 0.01" in out
+    else:
+        assert code == 2 and says in err and "Traceback" not in err

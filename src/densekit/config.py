@@ -285,8 +285,15 @@ def expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) 
 def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
     *parents, leaf = dotted.split(".")
     node = values
-    for key in parents:
-        node = node.setdefault(key, {})
+    for depth, key in enumerate(parents):
+        child = node.get(key)
+        if child is None:  # `train:` left empty in a file is an empty section
+            child = node[key] = {}
+        if not isinstance(child, dict):
+            where = ".".join(parents[:depth + 1])
+            raise DensekitError(f"Cannot set {short(dotted)}: {short(where)} holds {short(child)}, "
+                                "not a section of keys. Fix that part of the configuration file.")
+        node = child
     node[leaf] = value
 
 
