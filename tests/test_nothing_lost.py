@@ -402,3 +402,19 @@ def test_a_flag_into_a_section_that_is_not_one(cli, tmp_path, section, says):
         assert code == 0 and "lr: 0.01" in out
     else:
         assert code == 2 and says in err and "Traceback" not in err
+
+
+def test_a_table_of_labels_only(cli, tmp_path):  # fuzz case 4464
+    path = tmp_path / "t.csv"
+    path.write_text("label\n" + "\n".join(str(i % 2) for i in range(40)) + "\n")
+    code, _, err = cli("train", "--data", path, "--label", "label", "--missing", "most_frequent",
+                       "--out", tmp_path / "run")
+    assert code == 2 and "no feature columns" in err
+
+
+def test_an_integer_too_large_for_64_bits(cli, tmp_path):  # fuzz case 4732
+    path = tmp_path / "t.csv"
+    rows = [f"{i % 2},{i}.5,{'9' * 40 if i == 3 else i}" for i in range(40)]
+    path.write_text("y,a,b\n" + "\n".join(rows) + "\n")
+    code, _, err = cli("train", "--data", path, "--label", "y", "--out", tmp_path / "run")
+    assert code == 2 and "Column 'b'" in err and "9999" in err and "Traceback" not in err

@@ -121,6 +121,9 @@ def check_part(part: Part, role: str) -> None:
     if len(part.y) != len(part.x):
         raise DensekitError(f"The {role} data has {len(part.x)} feature rows but {len(part.y)} "
                             "labels; they must match one to one.")
+    if np.ndim(part.x) == 2 and part.x.shape[1] == 0:
+        raise DensekitError(f"The {role} data has no feature columns, only labels: there is "
+                            "nothing to learn from. Check the file and --label.")
     if is_raw_frame(part.x):
         return  # a mixed table: its columns are checked when encoded
     if part.x.ndim != 2:

@@ -57,6 +57,12 @@ def report_non_numeric(features: pd.DataFrame, column: str, path: Path, has_head
     values = features[column]
     parsed = pd.to_numeric(values, errors="coerce")
     bad = values[parsed.isna() & values.notna()]
+    if not len(bad):  # each value parses, yet pandas kept the column as text
+        widest = values.astype(str).str.len().idxmax()
+        raise DensekitError(
+            f"Column '{column}' of {path} holds numbers that cannot be read as such, for example "
+            f"{values[widest]!r} (an integer too large for 64 bits?). Write them as decimals "
+            "(1e40) or remove the column.")
     row = int(bad.index[0]) if len(bad) else 0
     line = row + (2 if has_header else 1)
     raise DensekitError(
