@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_training_commands(sub)
     add_model_commands(sub)
     add_report_commands(sub)
+    add_deploy_commands(sub)
     sub.add_parser("datasets", help="list the datasets known by name and where they are")
     config = sub.add_parser("config", help="print the full configuration (defaults, or a file "
                             "with flags applied) as YAML")
@@ -121,6 +122,30 @@ def add_model_commands(sub) -> None:
     predict.add_argument("--id", metavar="COLUMN", help="a column of the input (e.g. an ID) "
                          "written first in the output, and not used as a feature")
     add_overwrite(predict)
+
+
+def add_deploy_commands(sub) -> None:
+    export = sub.add_parser("export", help="write a run's model as an ONNX file (encoders beside it as JSON)")
+    export.add_argument("run", help="run directory")
+    export.add_argument("--format", default="onnx", choices=["onnx"], help="file format (onnx)")
+    export.add_argument("--output", "-o", help="file to write (default RUN/model.onnx)")
+    add_overwrite(export)
+    serve = sub.add_parser("serve", help="serve a run's model over HTTP (POST /predict)")
+    serve.add_argument("run", help="run directory")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port (8000)")
+    serve.add_argument("--workers", type=int, default=1, help="server processes (1)")
+    serve.add_argument("--api-key", help="require this key (Authorization: Bearer KEY or X-API-Key); "
+                       "or set DENSEKIT_API_KEY")
+    serve.add_argument("--backend", default="auto", choices=["auto", "onnx", "torch"],
+                       help="auto: ONNX Runtime when installed (faster at every batch size measured)")
+    serve.add_argument("--onnx", metavar="FILE", help="an exported model to serve (default "
+                       "RUN/model.onnx when it holds these weights, else exported at start)")
+    serve.add_argument("--max-rows", type=int, default=10_000, help="rows per request (10000)")
+    serve.add_argument("--max-body-mb", type=float, default=16.0, help="request body size limit (16)")
+    serve.add_argument("--batch-wait-ms", type=float, default=2.0,
+                       help="how long a batch waits for requests still being read (2)")
+    serve.add_argument("--queue", type=int, default=1024, help="requests waiting; beyond: 503 (1024)")
 
 
 def add_report_commands(sub) -> None:
@@ -402,6 +427,26 @@ def run_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def run_export(args: argparse.Namespace) -> int:
+    from densekit.export import export
+    result = export(args.run, args.output, args.format, args.overwrite)
+    print(f"model: {result.model} (outputs: {', '.join(result.outputs)})")
+    if result.encoder is not None:
+        print(f"encoder: {result.encoder} (apply it to the rows first: see the README)")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from densekit.serve import ServeSettings, serve
+    settings = ServeSettings(args.run, args.host, args.port, args.workers, args.api_key,
+                             args.backend, args.onnx, args.max_body_mb, args.max_rows,
+                             batch_wait_ms=args.batch_wait_ms, queue=args.queue)
+    stopped = serve(settings, log=(lambda _: None) if args.quiet else print)
+    if stopped and not args.quiet:
+        print(f"densekit serve: stopped by signal {stopped}; requests in flight were answered.")
+    return 0
+
+
 def print_metrics(metrics: dict[str, Any], per_class: bool = True) -> None:
     for key, value in metrics.items():
         if isinstance(value, float):
@@ -417,7 +462,8 @@ def print_metrics(metrics: dict[str, Any], per_class: bool = True) -> None:
 
 COMMANDS = {"train": run_train, "resume": run_resume, "cv": run_cv, "summary": run_summary,
             "evaluate": run_evaluate, "predict": run_predict, "report": run_report,
-            "compare": run_compare, "datasets": run_datasets, "config": run_config}
+            "compare": run_compare, "datasets": run_datasets, "config": run_config,
+            "export": run_export, "serve": run_serve}
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
