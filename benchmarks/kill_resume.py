@@ -1,5 +1,6 @@
 """Kill a real training run with SIGKILL at random moments, resume it, and compare the final
-weights with the same run left alone. Prints how many runs ended bit-identical and how many
+weights and history.jsonl with the same run left alone. Prints how many runs ended
+bit-identical (weights and every history record but its wall-clock seconds) and how many
 damaged checkpoints were met.
 
     python benchmarks/kill_resume.py [--trials 20] [--seed 1]
@@ -8,6 +9,7 @@ damaged checkpoints were met.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import signal
 import subprocess
@@ -46,7 +48,6 @@ def train_to_end(config: Path, run: Path) -> float:
 
 def training_window(run: Path) -> float:
     """Seconds the reference spent in its training loop (from its own run.json)."""
-    import json
     return json.loads((run / "run.json").read_text())["train_seconds"]
 
 
@@ -79,6 +80,16 @@ def same_weights(a: Path, b: Path) -> bool:
     return wa.keys() == wb.keys() and all(wa[k].equal(wb[k]) for k in wa)
 
 
+def history(run: Path) -> list[dict]:
+    """history.jsonl without the wall-clock seconds, the one figure a resume may change."""
+    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line]
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in records]
+
+
+def same_history(a: Path, b: Path) -> bool:
+    return history(a) == history(b)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
@@ -103,12 +114,17 @@ def main() -> None:
             step = CheckpointFolder(run).load_newest(warn=print).meta["loop"]["step"]
         subprocess.run(densekit("train", config, "--out", run, "--resume", "-q"), check=True,
                        capture_output=True)
-        ok = same_weights(reference, run)
+        weights_ok, history_ok = same_weights(reference, run), same_history(reference, run)
+        ok = weights_ok and history_ok
         identical += ok
+        verdict = "identical" if ok else ", ".join(
+            f"{what} DIFFERENT" for what, good in (("weights", weights_ok), ("history", history_ok))
+            if not good)
         lines.append(f"trial {trial:2d}: killed {delay:5.2f} s after the first checkpoint, resumed "
-                     f"from step {step}: {'identical' if ok else 'DIFFERENT'}")
+                     f"from step {step}: {verdict}")
         print(lines[-1], flush=True)
-    verdict = (f"{identical}/{args.trials} resumed runs bit-identical to the uninterrupted run; "
+    verdict = (f"{identical}/{args.trials} resumed runs bit-identical to the uninterrupted run "
+               "(weights and history.jsonl); "
                f"{damaged} damaged checkpoint file(s) seen")
     print("\n" + verdict)
     record("Kill and resume", f"python benchmarks/kill_resume.py --trials {args.trials} --seed {args.seed}",
