@@ -4,12 +4,15 @@ bit-identical (weights and every history record but its wall-clock seconds) and 
 damaged checkpoints were met.
 
     python benchmarks/kill_resume.py [--trials 20] [--seed 1]
+    python benchmarks/kill_resume.py --nproc 2     # runs in 2 processes, every one killed at once;
+                                                   # resumed in 1 and 2 processes by turns
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import signal
 import subprocess
@@ -42,7 +45,7 @@ def densekit(*args: object) -> list[str]:
 
 def train_to_end(config: Path, run: Path) -> float:
     started = time.perf_counter()
-    subprocess.run(densekit("train", config, "--out", run, "-q"), check=True, capture_output=True)
+    subprocess.run(densekit("train", config, "--out", run, "-q"), check=True, capture_output=True)  # one process
     return time.perf_counter() - started
 
 
@@ -51,16 +54,28 @@ def training_window(run: Path) -> float:
     return json.loads((run / "run.json").read_text())["train_seconds"]
 
 
-def kill_at_random(config: Path, run: Path, window: float, rng: random.Random) -> float:
-    proc = subprocess.Popen(densekit("train", config, "--out", run, "-q"),
+def kill_at_random(config: Path, run: Path, window: float, rng: random.Random, nproc: int) -> float:
+    launch = ["--nproc", nproc] if nproc > 1 else []
+    proc = subprocess.Popen(densekit("train", config, "--out", run, "-q", *launch),
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not (run / "checkpoints").exists() and proc.poll() is None:
         time.sleep(0.01)  # the first checkpoint (step 50) marks the start of the loop
     delay = rng.uniform(0, window)
     time.sleep(delay)
-    proc.send_signal(signal.SIGKILL)
+    for pid in [proc.pid, *descendants(proc.pid)]:  # the launcher, torchrun, every process
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     proc.wait()
     return delay
+
+
+def descendants(pid: int) -> list[int]:
+    """Child processes, from Linux's /proc (torchrun's processes are in a session of their own)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [int(c) for c in children.read_text().split()] if children.exists() else []
+    return found + [d for c in found for d in descendants(c)]
 
 
 def damaged_checkpoints(run: Path) -> int:
@@ -94,11 +109,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=20)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--nproc", type=int, default=1, help="processes per run (micro-shards: as many)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="densekit-kill-"))
     config = work / "config.yaml"
-    config.write_text(yaml.safe_dump(CONFIG))
+    settings = CONFIG
+    if args.nproc > 1:  # the reference runs in one process, cutting batches as the trials do
+        settings = {**CONFIG, "train": {**CONFIG["train"], "micro_shards": args.nproc}}
+    config.write_text(yaml.safe_dump(settings))
     reference = work / "reference"
     seconds = train_to_end(config, reference)
     window = training_window(reference)
@@ -107,13 +126,15 @@ def main() -> None:
     lines = []
     for trial in range(1, args.trials + 1):
         run = work / f"trial-{trial}"
-        delay = kill_at_random(config, run, window, rng)
+        delay = kill_at_random(config, run, window, rng, args.nproc)
         damaged += damaged_checkpoints(run)
         step = "none"
         if CheckpointFolder(run).exists():
             step = CheckpointFolder(run).load_newest(warn=print).meta["loop"]["step"]
-        subprocess.run(densekit("train", config, "--out", run, "--resume", "-q"), check=True,
-                       capture_output=True)
+        resume_in = args.nproc if trial % 2 == 0 else 1   # by turns: as many processes, or one
+        launch = ["--nproc", resume_in] if resume_in > 1 else []
+        subprocess.run(densekit("train", config, "--out", run, "--resume", "-q", *launch),
+                       check=True, capture_output=True)
         weights_ok, history_ok = same_weights(reference, run), same_history(reference, run)
         ok = weights_ok and history_ok
         identical += ok
@@ -121,13 +142,15 @@ def main() -> None:
             f"{what} DIFFERENT" for what, good in (("weights", weights_ok), ("history", history_ok))
             if not good)
         lines.append(f"trial {trial:2d}: killed {delay:5.2f} s after the first checkpoint, resumed "
-                     f"from step {step}: {verdict}")
+                     f"from step {step} in {resume_in} process(es): {verdict}")
         print(lines[-1], flush=True)
     verdict = (f"{identical}/{args.trials} resumed runs bit-identical to the uninterrupted run "
                "(weights and history.jsonl); "
                f"{damaged} damaged checkpoint file(s) seen")
     print("\n" + verdict)
-    record("Kill and resume", f"python benchmarks/kill_resume.py --trials {args.trials} --seed {args.seed}",
+    heading = "Kill and resume" + (f", {args.nproc} processes" if args.nproc > 1 else "")
+    command = f"python benchmarks/kill_resume.py --trials {args.trials} --seed {args.seed}"
+    record(heading, command + (f" --nproc {args.nproc}" if args.nproc > 1 else ""),
            "Digits, 15 epochs, batch 8, dropout, cosine schedule, balanced class weights, early "
            f"stopping.\n\n**{verdict}.**\n\n```\n" + "\n".join(lines) + "\n```")
 
