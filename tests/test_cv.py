@@ -70,6 +70,7 @@ def test_bad_fold_counts_and_monitors_are_explained(tmp_path, cli):
         densekit.cross_validate(data__source="iris", folds=500, quiet=True, out=tmp_path / "c")
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_a_fold_says_how_to_continue_and_the_rerun_finishes(tmp_path):
     import signal
     from tests.test_resume import start, wait_for_checkpoint

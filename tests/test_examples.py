@@ -97,6 +97,7 @@ def bayes_accuracy(x: np.ndarray, y: np.ndarray, noise: float) -> float:
     return float(((likelihood[1] > likelihood[0]).astype(int) == y).mean())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("noise", ["0.1", "0.2", "0.3"])
 @pytest.mark.parametrize("l2", ["", "-l2"])
 def test_moons_examples_reach_the_bayes_limit_and_checkpoint_every_50_epochs(tmp_path, noise, l2):
@@ -149,6 +150,7 @@ def test_reuters_46_topics(stand_ins, tmp_path):
     assert result.metrics["test"]["accuracy"] >= 0.6  # random: 1/46
 
 
+@pytest.mark.slow
 def test_boston_housing_cross_validation_then_retraining(stand_ins, tmp_path):
     rng = np.random.default_rng(3)
     x = rng.normal(size=(506, 13)) * rng.uniform(0.1, 100, 13)  # features of different scales

@@ -50,6 +50,7 @@ def iris_run(tmp_path_factory):
 # ------------------------------------------------------------------ 1. one process per run
 
 
+@pytest.mark.slow
 def test_a_second_train_into_a_running_folder_names_the_first(tmp_path):
     run = tmp_path / "run"
     first = start("train", *LONG, "--out", run)
@@ -65,6 +66,7 @@ def test_a_second_train_into_a_running_folder_names_the_first(tmp_path):
     assert config["data"]["source"] == "digits"  # nothing of the second run's settings
 
 
+@pytest.mark.slow
 def test_two_trains_started_together_one_wins(tmp_path):
     run = tmp_path / "run"
     args = ["train", "--data", "iris", "--hidden", "8", "--epochs", "40", "--out", run, "-q"]
@@ -79,6 +81,7 @@ def test_two_trains_started_together_one_wins(tmp_path):
     assert len(list((run / "tensorboard").iterdir())) == 1  # one event file, not two
 
 
+@pytest.mark.slow
 def test_two_resumes_at_once_one_is_refused(tmp_path):
     run = tmp_path / "run"
     first = start("train", *LONG, "--out", run)

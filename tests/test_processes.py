@@ -20,6 +20,7 @@ def densekit(*args, timeout=240) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout, env=CHILD_ENV)
 
 
+@pytest.mark.slow
 def test_two_processes_end_with_the_weights_of_one(tmp_path):
     one = densekit("train", *SMALL, "--epochs", "2", "--set", "train.micro_shards=2", "--out", tmp_path / "one")
     two = densekit("train", *SMALL, "--epochs", "2", "--nproc", "2", "--out", tmp_path / "two")
@@ -66,6 +67,7 @@ def test_a_process_killed_mid_run_resumes_in_one_process_to_the_same_weights(tmp
     assert_same_weights(tmp_path / "reference", run)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_every_process_at_one_step_and_the_first_saves(tmp_path):
     run = tmp_path / "run"
     launcher = subprocess.Popen([sys.executable, "-m", "densekit.cli", "train", *SMALL, "--epochs", "300",

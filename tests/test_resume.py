@@ -42,6 +42,7 @@ def fast_reference(tmp_path_factory):
     return reference_run(tmp_path_factory.mktemp("fast"), FAST_CASE)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["reference", "fast_reference"])
 def test_sigkill_mid_epoch_then_resume_is_bit_identical(case, request, tmp_path):
     ref_run, config = request.getfixturevalue(case)

@@ -245,6 +245,7 @@ def test_an_api_key_is_required_when_set(runs, monkeypatch):
         server.close()
 
 
+@pytest.mark.slow
 def test_sigterm_answers_the_request_in_flight_then_exits_0(runs, tmp_path):
     """`densekit serve` in its own process: a request half sent when SIGTERM arrives is still
     answered, correctly; then the process ends cleanly."""

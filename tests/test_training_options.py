@@ -117,6 +117,7 @@ def test_summary_command_prints_kerass_table(cli):
     assert "dense_2 (Dense)" in out and "Total params: 17,226" in out  # 64*128+128 + 128*64+64 + 64*10+10
 
 
+@pytest.mark.slow
 def test_ctrl_c_exits_cleanly_with_code_130(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "densekit.cli", "train", "--data", "digits",
                              "--epochs", "100000", "--out", str(tmp_path / "run")],
