@@ -7,7 +7,7 @@ that runs the model row by row (what a user would write first).
 Models: Fashion-MNIST (784-128-10, one epoch) and a mixed table (numbers and categories, through
 the saved encoder). For each server: requests/s and p50/p99 latency at 1, 8 and 32 connections
 (wrk, one thread, single-row requests, every run bounded in seconds and in requests); latency at
-about 1,000 requests/s (16 connections, each pausing 16 ms between requests); ONNX Runtime
+about 1,000 requests/s (20 connections, each pausing 18 ms between requests); ONNX Runtime
 against PyTorch per batch size; and 10,000 malformed requests mixed among 10,000 valid ones, every
 valid answer checked against `densekit predict`'s. Targets: p99 < 15 ms at 1,000 req/s; at 32
 connections, at least twice the baseline's throughput; every valid answer right under abuse.
@@ -335,8 +335,8 @@ def measure(name: str, run: Path, folder: Path, seconds: float, abuse_count: int
                 peak[(label, connections)] = result["rps"]
                 lines.append(f"{name}, {label}, {connections} connection(s): {line(result)}")
             if label == "densekit serve":
-                steady = wrk(port, bodies, 16, seconds, int(seconds * 20_000), folder, pause_ms=16)
-                lines.append(f"{name}, {label}, paced (16 connections, 16 ms pauses): {line(steady)}"
+                steady = wrk(port, bodies, 20, seconds, int(seconds * 20_000), folder, pause_ms=18)
+                lines.append(f"{name}, {label}, paced (20 connections, 18 ms pauses): {line(steady)}"
                              f" — target p99 < 15 ms at ~1,000 req/s")
         finally:
             stop(proc)
