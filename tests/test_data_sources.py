@@ -4,6 +4,7 @@ through the command line with one paragraph and exit code 2."""
 import dataclasses
 import struct
 import zlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -324,3 +325,10 @@ def test_a_csv_of_too_few_rows_to_split(cli, tmp_path, rows):
     err = expect_refusal(cli, "--data", path, "--out", tmp_path / "run", match="too few rows")
     part = "test" if rows == 1 else "validation"  # 2 rows: one for test, one left to train on
     assert f"hold out a {part} part" in err and f"--{part}-split 0" in err
+
+
+def test_a_run_directory_named_like_the_dataset_does_not_hide_it(tmp_path, monkeypatch):
+    import densekit
+    monkeypatch.chdir(tmp_path)
+    result = densekit.train(data__source="iris", out="iris", train__epochs=1, quiet=True, report=False)
+    assert result.run_dir == Path("iris") and result.metrics["test"]["accuracy"] > 0
