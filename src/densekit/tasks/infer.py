@@ -26,7 +26,8 @@ def infer_task(y: np.ndarray) -> tuple[str, str]:
     if y.dtype.kind not in "biuf":
         kind = "binary" if len(distinct) == 2 else "multiclass"
         return kind, f"text labels with {len(distinct)} distinct values"
-    integral = y.dtype.kind in "biu" or bool(np.all(np.mod(y, 1) == 0))
+    # np.mod of an infinite label warns and gives NaN: a non-finite label is no class anyway.
+    integral = y.dtype.kind in "biu" or bool(np.isfinite(y).all() and np.all(np.mod(y, 1) == 0))
     if not integral:
         return "regression", "non-integer numeric labels"
     if len(distinct) == 2:
