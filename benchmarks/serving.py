@@ -83,7 +83,7 @@ def mixed_table(rows: int = 5000) -> pd.DataFrame:
 def prepare(folder: Path) -> dict:
     """Train both models, export them (the server then starts on the exported graph)."""
     import densekit
-    from densekit.export import export
+    from densekit.exporting import export
     table = mixed_table()
     table.to_csv(folder / "mixed.csv", index=False)
     runs = {"fashion-mnist": densekit.train(data__source="fashion-mnist", train__epochs=1, quiet=True,

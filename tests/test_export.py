@@ -16,7 +16,7 @@ pytest.importorskip("onnxscript")
 
 from densekit.errors import DensekitError  # noqa: E402
 from densekit.cli import main  # noqa: E402
-from densekit.export import ExportResult, export  # noqa: E402
+from densekit.exporting import ExportResult, export  # noqa: E402
 from tests.helpers.deploy import KINDS, feature_rows, train_run  # noqa: E402
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -125,7 +125,7 @@ def test_output_names_follow_the_task(exported):
 def test_an_untrained_network_exports_other_probabilities(exported, tmp_path):
     """The file holds the trained weights, not just the architecture."""
     import torch
-    from densekit.export import onnx_model
+    from densekit.exporting import onnx_model
     from densekit.predict import Predictor
     run, result = exported["breast-cancer"]
     predictor = Predictor.load(run)
@@ -148,3 +148,8 @@ def test_export_refuses_to_replace_a_file_or_a_run_file(exported, cli, tmp_path)
     assert code == 2 and "never writes over" in err
     with pytest.raises(DensekitError, match="densekit exports: onnx"):
         export(run, tmp_path / "model.tflite", format="tflite")
+
+
+def test_densekit_export_is_the_export_function():
+    import densekit
+    assert densekit.export is export

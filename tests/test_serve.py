@@ -73,7 +73,7 @@ def call(port, method, path, body=None, headers=None):
 def runs(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve")
     out = {kind: train_run(folder, kind) for kind in ("mixed", "digits", "multilabel", "regression", "text")}
-    from densekit.export import export
+    from densekit.exporting import export
     export(out["mixed"])   # RUN/model.onnx: the server's ONNX Runtime backend reads it
     return out
 

@@ -428,7 +428,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from densekit.export import export
+    from densekit.exporting import export
     result = export(args.run, args.output, args.format, args.overwrite)
     print(f"model: {result.model} (outputs: {', '.join(result.outputs)})")
     if result.encoder is not None:

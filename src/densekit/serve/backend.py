@@ -81,7 +81,7 @@ def onnx_bytes(predictor: Predictor, run_dir: Path, given: Optional[Path], log: 
                 raise DensekitError(f"{path} was not exported from this run's weights (its "
                                     "weights_sha256 differs); export it again: densekit export RUN.")
             log(f"note: {path} is from other weights; exporting the model again, in memory.")
-    from densekit.export import onnx_model
+    from densekit.exporting import onnx_model
     return onnx_model(predictor, None)
 
 
