@@ -50,8 +50,8 @@ def export(run_dir: str | Path, output: str | Path | None = None, format: str = 
 
 
 def onnx_model(predictor: Predictor, encoder_path: Optional[Path]) -> bytes:
-    from densekit.export.graph import ExportGraph
-    from densekit.export.onnxfile import add_label_output, finish, set_metadata, trace
+    from densekit.exporting.graph import ExportGraph
+    from densekit.exporting.onnxfile import add_label_output, finish, set_metadata, trace
     graph = ExportGraph(predictor.model, predictor.prep, predictor.task)
     proto = trace(graph, predictor.card.n_inputs)
     if "label_index" in graph.output_names:
@@ -62,7 +62,7 @@ def onnx_model(predictor: Predictor, encoder_path: Optional[Path]) -> bytes:
 
 
 def output_names(predictor: Predictor) -> list[str]:
-    from densekit.export.graph import outputs_of
+    from densekit.exporting.graph import outputs_of
     return ["label" if n == "label_index" else n for n in outputs_of(predictor.task)]
 
 

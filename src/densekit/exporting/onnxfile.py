@@ -15,7 +15,7 @@ import torch
 from onnx import helper, numpy_helper
 
 from densekit.errors import DensekitError
-from densekit.export.graph import ExportGraph
+from densekit.exporting.graph import ExportGraph
 
 # Opset 18 (ONNX 1.13, onnxruntime 1.14 and later): every operator a dense network needs, and
 # readable by runtimes a few years old. Chosen here rather than left to the exporter's default,
