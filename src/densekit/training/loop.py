@@ -61,10 +61,12 @@ class Trainer:
     # ---------------------------------------------------------------- the loop
 
     def fit(self) -> LoopState:
-        self.started = time.perf_counter() - self.elapsed_before
         self.model.train()
         try:
             self.notify("on_start", self.state.step, self.total_steps)
+            # The clock starts after the listeners (opening TensorBoard's writer imports it):
+            # train_seconds is the loop's own time, as it was measured before them.
+            self.started = time.perf_counter() - self.elapsed_before
             with self.interrupt:
                 self.stop_if_interrupted()  # a Ctrl-C while the run was starting
                 while self.state.step < self.total_steps and not self.state.stop_reason:
