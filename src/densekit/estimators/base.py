@@ -80,7 +80,9 @@ class DenseEstimator(BaseEstimator):
         return self
 
     def _targets(self, y: np.ndarray, continuing: bool, classes: Any) -> Targets:
-        raise NotImplementedError
+        """The task and encoded labels: DenseClassifier and DenseRegressor each define it."""
+        raise TypeError(f"{type(self).__name__} does not say how to read y; use "
+                        "DenseClassifier or DenseRegressor.")
 
     def _names(self, x) -> Optional[list[str]]:
         return None if isinstance(x, pd.DataFrame) else inputs.feature_names(self)
