@@ -332,3 +332,10 @@ def test_a_run_directory_named_like_the_dataset_does_not_hide_it(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     result = densekit.train(data__source="iris", out="iris", train__epochs=1, quiet=True, report=False)
     assert result.run_dir == Path("iris") and result.metrics["test"]["accuracy"] > 0
+
+
+def test_values_beyond_float32_are_named_not_made_infinite(cli, tmp_path):
+    path = tmp_path / "huge.csv"
+    path.write_text("a,b,label\n" + "".join(f"{i},{'1e300' if i == 3 else i},{i % 2}\n" for i in range(40)))
+    code, _, err = cli("train", "--data", path, "--out", tmp_path / "run")
+    assert code == 2 and "Column(s) b hold values beyond" in err and "Traceback" not in err

@@ -15,6 +15,7 @@ from densekit.data.feature_columns import find_text_column, refuse_typos
 from densekit.data.frames import read_frame
 from densekit.data.labels import split_label_lists
 from densekit.data.tables import is_numeric
+from densekit.errors import DensekitError
 
 
 def load_table(path: Path, cfg: DataConfig) -> Dataset:
@@ -48,4 +49,18 @@ def table_dataset(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> 
         # e.g. the crash-course MNIST CSV: 784 integer columns 0..255 are 28x28 images.
         return Dataset(name, Part(x.astype(np.uint8), y), kind="image", feature_names=names,
                        image_shape=(side, side))
+    refuse_beyond_float32(x, names)
     return Dataset(name, Part(x.astype(np.float32), y), feature_names=names)
+
+
+def refuse_beyond_float32(x: np.ndarray, names: list[str]) -> None:
+    """Values past float32's range would become infinite in training: name their columns."""
+    if x.dtype.kind != "f" or not x.size:
+        return
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(x) > np.finfo(np.float32).max
+    columns = [names[i] if i < len(names) else str(i) for i in np.flatnonzero(huge.any(axis=0))]
+    if columns:
+        raise DensekitError(
+            f"Column(s) {', '.join(columns[:5])} hold values beyond ±3.4e38, larger than densekit's "
+            "32-bit numbers can hold. Rescale them (e.g. take their logarithm) before training.")
