@@ -75,10 +75,10 @@ class Trainer:
                     self.evaluate()  # the run ended between two evaluation points
                 self.save_checkpoint(again=False)  # a crash while results are written loses nothing
             self.restore_best()
+            self.seconds = time.perf_counter() - self.started  # the listeners' last writes are not training
             self.notify("on_end", self.state.step)
         finally:
             self.notify("close")
-        self.seconds = time.perf_counter() - self.started
         return self.state
 
     def run_epoch(self) -> None:
