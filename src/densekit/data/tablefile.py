@@ -57,8 +57,8 @@ def refuse_beyond_float32(x: np.ndarray, names: list[str]) -> None:
     """Values past float32's range would become infinite in training: name their columns."""
     if x.dtype.kind != "f" or not x.size:
         return
-    with np.errstate(invalid="ignore"):
-        huge = np.abs(x) > np.finfo(np.float32).max
+    with np.errstate(invalid="ignore"):  # NaN and infinities are named by check_finite later
+        huge = np.isfinite(x) & (np.abs(x) > np.finfo(np.float32).max)
     columns = [names[i] if i < len(names) else str(i) for i in np.flatnonzero(huge.any(axis=0))]
     if columns:
         raise DensekitError(
