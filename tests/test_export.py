@@ -17,7 +17,7 @@ pytest.importorskip("onnxscript")
 from densekit.errors import DensekitError  # noqa: E402
 from densekit.cli import main  # noqa: E402
 from densekit.exporting import ExportResult, export  # noqa: E402
-from tests.helpers.deploy import KINDS, feature_rows, train_run  # noqa: E402
+from tests.helpers.deploy import KINDS, feature_rows, predicted, train_run  # noqa: E402
 
 README = (Path(__file__).resolve().parent.parent / "README.md").read_text()
 TOLERANCE = 1e-5
@@ -61,14 +61,6 @@ def onnx_outputs(kind: str, run: Path, result, rows: pd.DataFrame, folder: Path)
     exec(compile(code, "README.md", "exec"), scope)  # noqa: S102 - our own README
     return {"label": scope["label"], "probabilities": scope["probabilities"]}
 
-
-def predicted(cli, run: Path, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
-    """`densekit predict RUN rows.csv --output preds.csv`, read back."""
-    source, target = folder / "input.csv", folder / "preds.csv"
-    rows.to_csv(source, index=False)
-    code, _, err = cli("predict", run, source, "--output", target, "--overwrite", "-q")
-    assert code == 0, err
-    return pd.read_csv(target, keep_default_na=False)
 
 
 @pytest.mark.parametrize("kind", list(KINDS))

@@ -13,7 +13,6 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,7 @@ from densekit.serve.batching import MicroBatcher  # noqa: E402
 from densekit.serve.inputs import Payload  # noqa: E402
 from densekit.serve.schema import RequestError  # noqa: E402
 from densekit.serve.settings import ServeSettings  # noqa: E402
-from tests.helpers.deploy import feature_rows, train_run  # noqa: E402
+from tests.helpers.deploy import feature_rows, predicted, train_run  # noqa: E402
 
 TOLERANCE = 1e-5   # ONNX Runtime against PyTorch; the torch backend is exact
 
@@ -88,13 +87,6 @@ def servers(runs):
     for server in started.values():
         server.close()
 
-
-def predicted(cli, run: Path, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
-    source, target = folder / "input.csv", folder / "preds.csv"
-    rows.to_csv(source, index=False)
-    code, _, err = cli("predict", run, source, "--output", target, "--overwrite", "-q")
-    assert code == 0, err
-    return pd.read_csv(target, keep_default_na=False)
 
 
 def answers_as_table(predictions: list[dict], want: pd.DataFrame) -> tuple[list, np.ndarray]:

@@ -85,3 +85,12 @@ def feature_rows(kind: str, run: Path, count: int, seed: int = 0) -> pd.DataFram
         frame = pd.DataFrame(x, columns=Predictor.load(run).feature_names)
     picks = np.random.default_rng(seed).integers(0, len(frame), count)
     return frame.iloc[picks].reset_index(drop=True)
+
+
+def predicted(cli, run: Path, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """`densekit predict RUN rows.csv --output preds.csv`, read back."""
+    source, target = folder / "input.csv", folder / "preds.csv"
+    rows.to_csv(source, index=False)
+    code, _, err = cli("predict", run, source, "--output", target, "--overwrite", "-q")
+    assert code == 0, err
+    return pd.read_csv(target, keep_default_na=False)
