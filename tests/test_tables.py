@@ -55,9 +55,9 @@ def test_an_unseen_category_at_prediction_is_handled(tmp_path, cli):
     assert len(predicted) == 4
 
 
-def test_missing_values_are_refused_by_default_naming_the_columns(tmp_path, cli):
+def test_missing_values_are_refused_when_asked_naming_the_columns(tmp_path, cli):
     path, _ = mixed_iris(tmp_path, gaps=True)
-    code, _, err = cli("train", "--data", path, "--label", "species")
+    code, _, err = cli("train", "--data", path, "--label", "species", "--missing", "error")
     assert code == 2
     assert "sepal_width (3 rows)" in err and "petal_size (2 rows)" in err and "data.missing=mean" in err
 

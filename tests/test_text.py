@@ -93,12 +93,17 @@ def test_a_text_table_trains_and_predicts_with_the_training_vocabulary(tmp_path,
     assert list(labels) == ["pos", "neg"]
 
 
-def test_free_text_beside_other_columns_is_explained(tmp_path, cli):
+def test_free_text_beside_other_columns_is_one_more_column_of_the_table(tmp_path, cli):
     frame = review_table()
-    frame["year"] = 2000
+    frame["year"] = np.arange(len(frame)) % 7 + 2000
     frame.to_csv(tmp_path / "reviews.csv", index=False)
-    code, _, err = cli("train", "--data", tmp_path / "reviews.csv", "--label", "sentiment")
-    assert code == 2 and "holds free text" in err and "year" in err
+    run = tmp_path / "run"
+    code, _, err = cli("train", "--data", tmp_path / "reviews.csv", "--label", "sentiment",
+                       "--out", run)
+    assert code == 0, err
+    predictor = densekit.load(run)
+    assert "review:brilliant" in predictor.feature_names and "year" in predictor.feature_names
+    assert (predictor.predict(frame.drop(columns=["sentiment"])) == frame["sentiment"]).mean() >= 0.95
 
 
 def test_delimited_label_lists_train_a_multilabel_model_and_evaluate(tmp_path, cli):

@@ -24,7 +24,9 @@ Initializer = Literal[
 ]
 Loss = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
 Optimizer = Literal["sgd", "adagrad", "rmsprop", "adam", "adamw"]
-Schedule = Literal["constant", "step", "cosine", "one_cycle", "plateau"]
+Schedule = Literal["auto", "constant", "step", "cosine", "one_cycle", "plateau"]
+ColumnKind = Literal["numeric", "categorical", "text", "drop"]
+Missing = Literal["error", "mean", "median", "most_frequent", "zero"]
 Device = Literal["auto", "cpu", "cuda"]
 
 
@@ -57,7 +59,8 @@ class DataConfig(Section):
     pixels: Literal["scale", "standardize"] = "scale"  # images: to [0, 1], or zero mean, unit sd
     holdout: Literal["random", "last"] = "random"  # random (stratified for classes), or the last rows
     options: dict[str, Any] = Field(default_factory=dict)  # dataset-specific, e.g. moons noise
-    missing: Literal["error", "mean", "median", "most_frequent", "zero"] = "error"  # table gaps
+    missing: Missing = "median"            # table gaps: filled (categories: most frequent), or "error"
+    columns: dict[str, ColumnKind] = Field(default_factory=dict)  # per-column kind; else decided from the values
     label_delimiter: Optional[str] = Field(None, min_length=1)  # "a|b" in one column: multilabel
     folds: Optional[int] = Field(None, ge=2)  # K-fold: validate on fold `fold` of `folds` (set by cv)
     fold: int = Field(0, ge=0)
@@ -81,7 +84,7 @@ class ModelConfig(Section):
     max_norm: Optional[float] = Field(None, gt=0.0)           # cap on each unit's incoming weight norm
     loss: Optional[Loss] = None                               # default follows the task
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)       # multiclass cross-entropy only
-    standardize_target: bool = False                          # regression: fit on z-scored targets
+    standardize_target: bool = True                           # regression: fit on z-scored targets
 
     @field_validator("hidden")
     @classmethod
@@ -106,7 +109,8 @@ class ModelConfig(Section):
 
 
 class EarlyStopping(Section):
-    patience: Optional[int] = Field(None, ge=1)   # evaluations without improvement; None = off
+    # Evaluations without improvement; None: off; "auto": on when densekit chooses the epochs.
+    patience: Union[Annotated[int, Field(ge=1)], Literal["auto"], None] = "auto"
     monitor: str = "val_loss"
     min_delta: float = Field(0.0, ge=0.0)
     restore_best: bool = True
@@ -115,6 +119,9 @@ class EarlyStopping(Section):
 class Checkpointing(Section):
     every_epochs: int = Field(1, ge=0)               # 0: no checkpoint at epoch ends
     every_steps: Optional[int] = Field(None, ge=1)   # also every N optimizer steps
+    # Epoch-end checkpoints at least this many seconds apart (0: at every one): a run of tiny
+    # epochs would otherwise spend most of its time writing them. Ctrl-C and the end always save.
+    min_seconds: float = Field(5.0, ge=0.0)
 
 
 class TrainConfig(Section):
@@ -123,10 +130,10 @@ class TrainConfig(Section):
     momentum: float = Field(0.0, ge=0.0, lt=1.0)     # sgd (and rmsprop)
     nesterov: bool = False                           # sgd
     weight_decay: float = Field(0.0, ge=0.0)
-    batch_size: int = Field(32, ge=1)
-    epochs: int = Field(20, ge=1)
+    batch_size: Optional[int] = Field(None, ge=1)  # None: chosen from the training rows
+    epochs: Optional[int] = Field(None, ge=1)      # None: chosen from the rows, with early stopping
     steps: Optional[int] = Field(None, ge=1)         # total optimizer steps; overrides epochs
-    schedule: Schedule = "constant"
+    schedule: Schedule = "auto"                      # auto: plateau when densekit chooses the epochs
     step_size: int = Field(10, ge=1)                 # step schedule: epochs between decays
     gamma: float = Field(0.1, gt=0.0, le=1.0)        # step/plateau: decay factor
     plateau_patience: int = Field(3, ge=1)           # plateau: evaluations without improvement

@@ -17,7 +17,7 @@ from typing import Any, Optional
 
 import torch
 
-from densekit.config import Config
+from densekit.config import Config, read_yaml
 from densekit.errors import DensekitError
 from densekit.training.interrupt import TrainingInterrupted
 from densekit.tasks.metrics import lower_is_better
@@ -51,6 +51,7 @@ def cross_validate(cfg: Config, folds: int, cv_dir: Path, train_fold, monitor: O
     if folds < 2:
         raise DensekitError(f"--folds must be 2 or more; received {folds}.")
     monitor = monitor or cfg.train.early_stopping.monitor
+    cfg = without_automatic_stopping(cfg)
     check_plan(cfg, folds, monitor)
     open_cv_dir(cv_dir, cfg, folds)
     outcomes = []
@@ -80,6 +81,16 @@ def fold_config(cfg: Config, folds: int, fold: int, out: Optional[Path]) -> Conf
     fold_cfg = cfg.model_copy(deep=True)
     fold_cfg.data.folds, fold_cfg.data.fold, fold_cfg.out = folds, fold, str(out) if out else None
     return fold_cfg
+
+
+def without_automatic_stopping(cfg: Config) -> Config:
+    """Cross-validation picks the epochs from the folds' mean curve: folds that stopped early
+    by densekit's own choice would cut those curves short. Patience set by the user stays."""
+    if cfg.train.early_stopping.patience != "auto":
+        return cfg
+    cfg = cfg.model_copy(deep=True)
+    cfg.train.early_stopping.patience = None
+    return cfg
 
 
 def check_plan(cfg: Config, folds: int, monitor: str) -> None:
@@ -163,6 +174,9 @@ def retrain_on_everything(cfg: Config, epochs: int, out: Path, train_fold, log):
     log(f"retraining on all the training data for {epochs} epochs (the best mean epoch)")
     final = cfg.model_copy(deep=True)
     final.data.validation_split, final.train.epochs, final.out = 0.0, epochs, str(out)
+    if final.train.batch_size is None:  # the folds' batch, which the best epoch was counted in
+        fold = read_yaml(out.parent / "fold-1" / "config.yaml")
+        final.train.batch_size = fold["train"]["batch_size"]
     final.train.early_stopping.patience = None  # nothing to monitor without validation data
     if final.train.schedule == "plateau":
         final.train.schedule = "constant"

@@ -73,7 +73,8 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
     if task is None:
         task, _ = build_task(dataset.train.y, kind, cfg.model.loss, dataset.class_names,
                              dataset.label_names, cfg.model.standardize_target)
-    check_batch_size(len(dataset.train), cfg.train.batch_size)
+    if cfg.train.batch_size is not None:  # else chosen to suit the rows (training/budget.py)
+        check_batch_size(len(dataset.train), cfg.train.batch_size)
     prep = fitted.prep
     if prep is None:
         prep = Preprocessor.fit(dataset.train.x, dataset.kind, dataset.pixel_max, cfg.data.pixels)
@@ -112,7 +113,7 @@ def fit_encoder(dataset: Dataset, cfg: DataConfig) -> Encoder:
     if dataset.kind == "bag":
         text = cfg.text
         return TextEncoder.fit(dataset.train.x, dataset.feature_names[0], text.words, text.mode)
-    return TableEncoder.fit(dataset.train.x, cfg.missing)
+    return TableEncoder.fit(dataset.train.x, cfg.missing, cfg.columns)
 
 
 def check_part(part: Part, role: str) -> None:
@@ -193,3 +194,5 @@ def describe(prepared: Prepared, log: Callable[[str], None]) -> None:
     how = "given" if prepared.task_reason == "given" else f"inferred from {prepared.task_reason}"
     classes = f", {len(t.classes)} classes" if t.is_classifier else ""
     log(f"task: {t.name} ({how}; --task overrides){classes}; loss {t.loss}")
+    for note in getattr(prepared.encoder, "notes", []):
+        log(f"note: {note}")

@@ -16,13 +16,16 @@ class Preprocessor:
     """Images: bytes kept as uint8 in memory, scaled to [0, 1] when a batch is formed (or, with
     data.pixels: standardize, to zero mean and unit variance over the training pixels).
     Bags of words: multi-hot bytes (or counts, TF-IDF) used as they are, floats per batch.
-    Tables: each column standardised with the training mean and standard deviation."""
+    Tables: each numeric column centred on its training median, divided by its interquartile
+    range and smoothly clipped (RealMLP's robust scaling: a heavy tail or an outlier cannot
+    dominate); 0/1 columns (one-hot categories) are kept as they are."""
 
     kind: str                          # "image", "bag" or "table"
     pixel_scale: float = 1 / 255
     pixel_shift: float = 0.0           # subtracted after scaling: standardised images only
-    mean: Optional[np.ndarray] = None  # (features,) tables only
-    std: Optional[np.ndarray] = None
+    mean: Optional[np.ndarray] = None  # (features,) tables only: the centre…
+    std: Optional[np.ndarray] = None   # …the divisor…
+    clip: Optional[np.ndarray] = None  # …and which columns are smoothly clipped (bool)
 
     @classmethod
     def fit(cls, x: np.ndarray, kind: str, pixel_max: float = 255.0, pixels: str = "scale") -> "Preprocessor":
@@ -35,11 +38,8 @@ class Preprocessor:
             return cls("bag")  # multi-hot bytes, counts or TF-IDF: used as they are
         if kind == "image":
             return cls(kind, pixel_scale=1.0 / pixel_max)
-        x = x.astype(np.float64)
-        std = x.std(axis=0)
-        # A constant column would divide by zero; leave it centred instead.
-        std = np.where(std > 0, std, 1.0)
-        return cls("table", mean=x.mean(axis=0).astype(np.float32), std=std.astype(np.float32))
+        center, divisor, clip = robust_scaling(x.astype(np.float64))
+        return cls("table", mean=center, std=divisor, clip=clip)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         """The in-memory form: uint8 for images, standardised float32 for tables."""
@@ -51,7 +51,10 @@ class Preprocessor:
                     f"This model reads images as bytes 0..255, but the input ranges from "
                     f"{x.min()} to {x.max()}. Give raw pixel values, not rescaled ones.")
             return np.ascontiguousarray(x, dtype=np.uint8)
-        return ((x.astype(np.float32) - self.mean) / self.std).astype(np.float32)
+        scaled = ((x.astype(np.float32) - self.mean) / self.std).astype(np.float32)
+        if self.clip is not None and self.clip.any():
+            scaled[:, self.clip] = smooth_clip(scaled[:, self.clip])
+        return scaled
 
     def batch(self, x: torch.Tensor) -> torch.Tensor:
         """The float batch the network sees. Called in the training hot path."""
@@ -65,7 +68,8 @@ class Preprocessor:
             return {"kind": "bag"}
         if self.kind == "image":
             return {"kind": "image", "pixel_scale": self.pixel_scale, "pixel_shift": self.pixel_shift}
-        return {"kind": "table", "mean": self.mean.tolist(), "std": self.std.tolist()}
+        clip = {} if self.clip is None else {"clip": self.clip.tolist()}
+        return {"kind": "table", "mean": self.mean.tolist(), "std": self.std.tolist(), **clip}
 
     @classmethod
     def from_json(cls, values: dict[str, Any]) -> "Preprocessor":
@@ -74,8 +78,10 @@ class Preprocessor:
         if values["kind"] == "image":
             return cls("image", pixel_scale=values["pixel_scale"],
                        pixel_shift=values.get("pixel_shift", 0.0))
+        clip = values.get("clip")  # models saved before robust scaling have none
         return cls("table", mean=np.asarray(values["mean"], dtype=np.float32),
-                   std=np.asarray(values["std"], dtype=np.float32))
+                   std=np.asarray(values["std"], dtype=np.float32),
+                   clip=None if clip is None else np.asarray(clip, dtype=bool))
 
 
 def pixel_moments(x: np.ndarray, rows: int = 65_536) -> tuple[float, float]:
@@ -89,3 +95,27 @@ def pixel_moments(x: np.ndarray, rows: int = 65_536) -> tuple[float, float]:
     count = x.size
     mean = total / count
     return mean, float(np.sqrt(max(squares / count - mean * mean, 0.0)))
+
+
+CLIP_AT = 3.0  # smooth_clip is near the identity inside ±CLIP_AT and tends to ±CLIP_AT beyond
+
+
+def robust_scaling(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column: centre (median), divisor (interquartile range; half the range when the
+    quartiles coincide; 1 for a constant column) and whether to clip. 0/1 columns are left
+    as they are: centre 0, divisor 1, no clipping."""
+    if not len(x):
+        width = x.shape[1]
+        return np.zeros(width, np.float32), np.ones(width, np.float32), np.zeros(width, bool)
+    low, median, high = np.percentile(x, [25, 50, 75], axis=0)
+    spread = high - low
+    half_range = (x.max(axis=0) - x.min(axis=0)) / 2
+    divisor = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
+    binary = ((x == 0) | (x == 1)).all(axis=0)
+    center = np.where(binary, 0.0, median)
+    divisor = np.where(binary, 1.0, divisor)
+    return center.astype(np.float32), divisor.astype(np.float32), ~binary
+
+
+def smooth_clip(z: np.ndarray) -> np.ndarray:
+    return z / np.sqrt(1.0 + np.square(z / CLIP_AT))

@@ -22,6 +22,7 @@ from densekit.outcome import TrainResult, finish
 from densekit.nn.model import DenseNet, format_summary, summarise
 from densekit.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
 from densekit.rundir.run import RunDir
+from densekit.training.budget import choose_budget
 from densekit.training.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
 from densekit.training.evaluation import Resident
 from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
@@ -59,6 +60,7 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     strategy = choose_strategy(cfg.train.device)
     cfg = with_resolved_shards(cfg, strategy)
     prepared = prepare(cfg, strategy.device, dataset, fitted)
+    cfg = with_budget(cfg, prepared, log)
     check_monitor(cfg, prepared)
     identity = {"config": cfg.to_dict(), "data_sha256": data_digest(prepared.train)}
     if checkpoint is not None:
@@ -111,6 +113,15 @@ def with_resolved_shards(cfg: Config, strategy: SingleProcess) -> Config:
         strategy.check_shards(shards)
         cfg = cfg.model_copy(update={"train": cfg.train.model_copy(update={"micro_shards": shards})})
     return cfg
+
+
+def with_budget(cfg: Config, prepared: Prepared, log: Log) -> Config:
+    """The batch size, epochs, early stopping and schedule the user left open, decided for
+    the training rows (training/budget.py) and said in one line."""
+    decided, reason = choose_budget(cfg.train, len(prepared.train), prepared.validation is not None)
+    if reason:
+        log(reason)
+    return cfg.model_copy(update={"train": decided})
 
 
 def open_run(run: RunDir, cfg: Config, history: list[dict]) -> None:

@@ -15,18 +15,20 @@ from densekit.data.text import looks_like_text
 from densekit.errors import DensekitError
 
 
-def find_text_column(features: pd.DataFrame, named: Optional[str], path: Path) -> Optional[str]:
-    """The column of free text, when data.text.column names it or it is the only feature."""
+def find_text_column(features: pd.DataFrame, named: Optional[str], path: Path,
+                     chosen: Optional[dict[str, str]] = None) -> Optional[str]:
+    """The column of free text when it is the table's only feature (or data.text.column
+    names it): the whole table is then a bag of words. Text beside other columns is one
+    more column of a mixed table (tables.py)."""
     if named is None:
-        wordy = [c for c in features.columns if not is_numeric(features[c]) and looks_like_text(features[c])]
-        if wordy and features.shape[1] > 1:
-            # One-hot encoding free text would make one column per distinct sentence.
-            raise DensekitError(
-                f"Column '{wordy[0]}' of {path} holds free text, and the file has other feature "
-                f"columns ({preview([c for c in features.columns if c != wordy[0]])}). densekit "
-                "learns from one text column at a time: remove the other columns (or make them "
-                f"label columns with --label), and optionally name it with --set data.text.column={wordy[0]}.")
-        return wordy[0] if wordy else None
+        if features.shape[1] != 1:
+            return None
+        column = features.columns[0]
+        kind = (chosen or {}).get(column)
+        if kind == "text" or (kind is None and not is_numeric(features[column])
+                              and looks_like_text(features[column])):
+            return column
+        return None
     if named not in features.columns:
         raise DensekitError(f"data.text.column names '{named}', which is not a feature column of "
                             f"{path}. Its columns are: {preview(list(features.columns))}.")
@@ -34,14 +36,17 @@ def find_text_column(features: pd.DataFrame, named: Optional[str], path: Path) -
         others = [c for c in features.columns if c != named]
         raise DensekitError(
             f"{path} has other feature columns besides the text column '{named}': "
-            f"{preview(others)}. A text table has one text column and the label column(s); "
-            "remove the others.")
+            f"{preview(others)}. data.text.column makes the whole table one bag of words: "
+            f"leave it unset to read '{named}' as text beside the other columns.")
     return named
 
 
-def refuse_typos(features: pd.DataFrame, path: Path) -> None:
-    """A text column whose values are mostly numbers holds a typo, not categories."""
+def refuse_typos(features: pd.DataFrame, path: Path, chosen: Optional[dict[str, str]] = None) -> None:
+    """A text column whose values are mostly numbers holds a typo, not categories, unless
+    data.columns says how to read it."""
     for column in features.columns:
+        if column in (chosen or {}):
+            continue
         if not is_numeric(features[column]) and looks_numeric(features[column]):
             report_non_numeric(features, column, path, frame_has_header(features))
 
@@ -66,6 +71,6 @@ def report_non_numeric(features: pd.DataFrame, column: str, path: Path, has_head
     row = int(bad.index[0]) if len(bad) else 0
     line = row + (2 if has_header else 1)
     raise DensekitError(
-        f"Column '{column}' of {path} should hold numbers but line {line} has "
-        f"{bad.iloc[0]!r}. Fix or remove that value; densekit reads numeric feature columns only "
-        "(encode categories as numbers first).")
+        f"Column '{column}' of {path} holds mostly numbers, but line {line} has "
+        f"{bad.iloc[0]!r}, so densekit cannot tell how to read it. Fix that value, or say how: "
+        f"--set data.columns.{column}=categorical (or numeric, text, drop).")

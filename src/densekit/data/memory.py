@@ -67,14 +67,10 @@ def frame_features(frame: pd.DataFrame, feature_names: Optional[Sequence[str]]) 
     numeric = all(is_numeric(frame[c]) for c in names)
     if numeric and not frame.isna().to_numpy().any():
         return frame.to_numpy(dtype=np.float32), Form("table", names, False)
-    wordy = [c for c in names if not is_numeric(frame[c]) and looks_like_text(frame[c])]
-    if wordy and len(names) > 1:
-        # One-hot encoding free text would make one column per distinct sentence.
-        raise DensekitError(
-            f"Column '{wordy[0]}' of x holds free text, and x has other columns too. densekit "
-            "learns from one text column at a time: pass x[['" + wordy[0] + "']] alone, or "
-            "leave the text column out.")
-    return frame, Form("bag" if wordy else "table", names, True)
+    # One column of free text: a bag of words. Text beside other columns is one more column
+    # of a mixed table (data/tables.py reads each column as its values say).
+    only_text = len(names) == 1 and not is_numeric(frame[names[0]]) and looks_like_text(frame[names[0]])
+    return frame, Form("bag" if only_text else "table", names, True)
 
 
 def sparse_to_dense(x) -> np.ndarray:

@@ -7,6 +7,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from densekit.config import DataConfig
 from densekit.data.columns import find_labels, labels_of
@@ -14,7 +15,7 @@ from densekit.data.dataset import Dataset, Part
 from densekit.data.feature_columns import find_text_column, refuse_typos
 from densekit.data.frames import read_frame
 from densekit.data.labels import split_label_lists
-from densekit.data.tables import is_numeric
+from densekit.data.tables import is_numeric, is_row_number
 from densekit.errors import DensekitError
 
 
@@ -25,25 +26,36 @@ def load_table(path: Path, cfg: DataConfig) -> Dataset:
     label_names = label_cols if len(label_cols) > 1 else None
     if cfg.label_delimiter:
         y, label_names = split_label_lists(y, cfg.label_delimiter, label_cols, path)
-    text_column = find_text_column(features, cfg.text.column, path)
+    text_column = find_text_column(features, cfg.text.column, path, cfg.columns)
     if text_column:
         # A bag of words over the training split's vocabulary, built after the split (text.py).
         dataset = Dataset(path.stem, Part(features, y), kind="bag", feature_names=[text_column])
-    elif all(is_numeric(features[c]) for c in features.columns) and cfg.missing == "error":
-        refuse_typos(features, path)
+    elif is_plain_numeric(features, cfg):
         dataset = table_dataset(path.stem, features.to_numpy(), y, list(features.columns))
     else:
-        # Text (categorical) columns or gaps to fill: encoded after the split (tables.py).
-        refuse_typos(features, path)
+        # Categories, text beside other columns, gaps to fill, columns to drop: encoded after
+        # the split (tables.py).
+        refuse_typos(features, path, cfg.columns)
         dataset = Dataset(path.stem, Part(features, y), feature_names=list(features.columns))
     dataset.label_column = label_cols[0] if len(label_cols) == 1 else label_cols
     dataset.label_names = label_names
     return dataset
 
 
+def is_plain_numeric(features: pd.DataFrame, cfg: DataConfig) -> bool:
+    """Numbers only, nothing to fill, drop or read otherwise: the fast path, one array."""
+    if cfg.columns or not all(is_numeric(features[c]) for c in features.columns):
+        return False
+    if any(is_row_number(features[c]) for c in features.columns):
+        return False
+    return cfg.missing == "error" or not features.isna().to_numpy().any()
+
+
 def table_dataset(name: str, x: np.ndarray, y: np.ndarray, names: list[str]) -> Dataset:
     side = math.isqrt(x.shape[1])
-    looks_like_pixels = (x.dtype.kind in "iu" and side * side == x.shape[1] and side >= 8
+    # At least 16×16: 64 small integers (scikit-learn's 8×8 digits as a CSV) are read
+    # better as a table, each column on its own scale, than as bytes over 255.
+    looks_like_pixels = (x.dtype.kind in "iu" and side * side == x.shape[1] and side >= 16
                          and x.min() >= 0 and x.max() <= 255)
     if looks_like_pixels:
         # e.g. the crash-course MNIST CSV: 784 integer columns 0..255 are 28x28 images.

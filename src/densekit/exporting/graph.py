@@ -8,7 +8,7 @@ from torch import nn
 
 from densekit.errors import DensekitError
 from densekit.nn.model import DenseNet
-from densekit.preprocess import Preprocessor
+from densekit.preprocess import CLIP_AT, Preprocessor
 from densekit.tasks import Task
 from densekit.tasks.classify import SingleLabel
 from densekit.tasks.multilabel import Multilabel
@@ -30,6 +30,8 @@ class ExportGraph(nn.Module):
         if prep.kind == "table":
             self.register_buffer("mean", torch.as_tensor(prep.mean, dtype=torch.float32))
             self.register_buffer("std", torch.as_tensor(prep.std, dtype=torch.float32))
+            clip = prep.clip if prep.clip is not None else [False] * len(prep.mean)
+            self.register_buffer("clip", torch.as_tensor(clip, dtype=torch.bool))
         elif prep.kind == "image":
             self.register_buffer("scale", torch.tensor(prep.pixel_scale, dtype=torch.float32))
             self.register_buffer("shift", torch.tensor(prep.pixel_shift, dtype=torch.float32))
@@ -46,7 +48,9 @@ class ExportGraph(nn.Module):
 
     def scaled(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "table":
-            return (x - self.mean) / self.std
+            z = (x - self.mean) / self.std
+            clipped = z / torch.sqrt(1.0 + torch.square(z / CLIP_AT))  # preprocess.smooth_clip
+            return torch.where(self.clip, clipped, z)
         if self.kind == "image":
             return x * self.scale - self.shift
         return x

@@ -8,7 +8,6 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 import torch
-from sklearn import metrics as skm
 from sklearn.utils.class_weight import compute_class_weight
 
 from densekit.errors import DensekitError
@@ -47,7 +46,8 @@ class SingleLabel(Task):
 
     def quick_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
         truth, pred = self.true_classes(y), self.predicted_classes(scores)
-        return {"accuracy": float(skm.accuracy_score(truth, pred))}
+        # Not sklearn's accuracy_score: its input checks cost a millisecond per evaluation.
+        return {"accuracy": float(np.mean(truth == pred)) if len(truth) else 0.0}
 
     def full_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
         return classification_metrics(self.true_classes(y), self.predicted_classes(scores),

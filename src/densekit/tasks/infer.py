@@ -15,6 +15,8 @@ from densekit.tasks.regression import Regression
 
 KINDS: dict[str, type[Task]] = {kind.name: kind for kind in (Binary, Multiclass, Multilabel, Regression)}
 MAX_CLASSES = 200  # integer labels with more distinct values than this look like a quantity
+FEW_CLASSES = 10   # this many integer values or fewer are classes whatever the row count
+ROWS_PER_CLASS = 5
 
 
 def infer_task(y: np.ndarray) -> tuple[str, str]:
@@ -32,9 +34,16 @@ def infer_task(y: np.ndarray) -> tuple[str, str]:
         return "regression", "non-integer numeric labels"
     if len(distinct) == 2:
         return "binary", "two distinct label values"
-    if len(distinct) <= MAX_CLASSES:
+    if looks_like_classes(len(distinct), len(y)):
         return "multiclass", f"integer labels with {len(distinct)} distinct values"
-    return "regression", f"integer labels with {len(distinct)} distinct values (> {MAX_CLASSES})"
+    return "regression", (f"integer labels with {len(distinct)} distinct values in {len(y):,} "
+                          "rows, too many to be classes")
+
+
+def looks_like_classes(distinct: int, rows: int) -> bool:
+    """Integer labels are classes when there are few of them, or when each value repeats
+    (at least ROWS_PER_CLASS rows each on average): 194 values in 442 rows are a quantity."""
+    return distinct <= FEW_CLASSES or (distinct <= MAX_CLASSES and distinct * ROWS_PER_CLASS <= rows)
 
 
 def infer_2d(y: np.ndarray) -> tuple[str, str]:

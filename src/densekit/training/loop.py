@@ -57,6 +57,7 @@ class Trainer:
         self.elapsed_before = 0.0   # training seconds before a resume
         self.started = time.perf_counter()
         self.seconds = 0.0          # training seconds, set when fit() ends
+        self.last_save = self.started  # when the last checkpoint was written
 
     # ---------------------------------------------------------------- the loop
 
@@ -120,7 +121,8 @@ class Trainer:
         self.opt.after_epoch()
         every = self.cfg.checkpoint.every_epochs
         if every and self.state.epoch % every == 0 and self.state.step < self.total_steps:
-            self.save_checkpoint()
+            if time.perf_counter() - self.last_save >= self.cfg.checkpoint.min_seconds:
+                self.save_checkpoint()
 
     def stop_if_interrupted(self) -> None:
         """After a Ctrl-C or SIGTERM: save where the loop is (if not saved at this step) and stop."""
@@ -172,6 +174,7 @@ class Trainer:
             return
         if again or self.state.last_checkpoint_step != self.state.step:
             self.checkpoints.save_last(self)
+            self.last_save = time.perf_counter()
 
     def notify(self, hook: str, *args) -> None:
         for listener in self.listeners:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import sys
+import time
 from typing import Callable
 
 from tqdm import tqdm
+
+
+MIN_SECONDS_BETWEEN_LINES = 1.0
 
 
 class Progress:
@@ -15,6 +19,7 @@ class Progress:
         self.interactive = not quiet and sys.stderr.isatty()
         self.total, self.done = total_steps, done_steps
         self.bar = None
+        self.last_line = float("-inf")  # when an evaluation was last written
 
     def __enter__(self) -> "Progress":
         if self.interactive:
@@ -31,8 +36,12 @@ class Progress:
             self.bar.update(1)
 
     def report(self, record: dict) -> None:
-        if self.quiet:
+        # Hundreds of tiny epochs would scroll the terminal: at most a line a second (every
+        # evaluation is in history.jsonl and TensorBoard all the same).
+        now = time.perf_counter()
+        if self.quiet or now - self.last_line < MIN_SECONDS_BETWEEN_LINES:
             return
+        self.last_line = now
         line = format_record(record)
         if self.bar is not None:
             self.bar.write(line)
