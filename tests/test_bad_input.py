@@ -43,8 +43,12 @@ def test_nan_and_inf_features_name_columns_and_count_rows(cli, tmp_path, iris_cs
     frame.loc[9, "sepal_length"] = np.inf
     path = tmp_path / "nan.csv"
     frame.to_csv(path, index=False)
-    err = expect_error(cli, "train", "--data", path, "--label", "species", match="NaN or infinite")
+    err = expect_error(cli, "train", "--data", path, "--label", "species", "--missing", "error",
+                       match="NaN or infinite")
     assert "3 row(s)" in err and "petal_width" in err and "sepal_length" in err
+    # By default the gaps are filled with the median; an infinity is no gap and is still named.
+    err = expect_error(cli, "train", "--data", path, "--label", "species", match="NaN or infinite")
+    assert "1 row(s)" in err and "sepal_length" in err and "petal_width" not in err
 
 
 def test_a_single_class(cli, tmp_path):

@@ -91,12 +91,12 @@ def test_gaps_in_a_numeric_array_are_left_for_data_missing():
     assert dataset.is_mixed_table() and int(dataset.train.x.isna().sum().sum()) == 1
 
 
-def test_one_free_text_column_is_a_text_table_and_text_beside_others_is_refused():
+def test_one_free_text_column_is_a_text_table_and_text_beside_others_a_mixed_table():
     reviews = pd.DataFrame({"review": ["a truly great film to see", "a dull and slow film overall"] * 5})
     dataset = dataset_from_memory(reviews, [1, 0] * 5)
     assert dataset.kind == "bag" and dataset.is_mixed_table() and dataset.feature_names == ["review"]
-    with pytest.raises(DensekitError, match="'review' of x holds free text"):
-        dataset_from_memory(reviews.assign(stars=range(10)), [1, 0] * 5)
+    mixed = dataset_from_memory(reviews.assign(stars=range(10)), [1, 0] * 5)
+    assert mixed.kind == "table" and mixed.is_mixed_table()
 
 
 def test_a_2d_indicator_frame_is_multilabel_with_its_column_names_and_targets_stay_2d():

@@ -201,3 +201,14 @@ def test_a_small_integer_csv_is_a_table_not_images(tmp_path):
                             out=tmp_path / "run", quiet=True, report=False)
     assert result.card.preprocessing["kind"] == "table"
     assert result.metrics["test"]["accuracy"] >= 0.95
+
+
+def test_progress_writes_at_most_a_line_a_second_and_always_the_last():
+    from densekit.training.progress import Progress
+    lines = []
+    progress = Progress(100, log=lines.append)
+    for epoch in range(1, 51):
+        progress.report({"epoch": epoch, "step": epoch * 2, "train_loss": 0.5, "lr": 0.001,
+                         "seconds": 0.0})
+    progress.flush()
+    assert len(lines) == 2 and lines[0].startswith("epoch 1 ") and lines[1].startswith("epoch 50 ")

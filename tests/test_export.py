@@ -72,7 +72,10 @@ def test_onnx_runtime_gives_what_densekit_predict_gives(kind, exported, cli, tmp
         want = predicted(cli, run, rows, tmp_path)
         if "values" in got:   # regression: the values themselves, in label units
             assert got["values"].shape == (count, 1)
-            assert np.abs(got["values"][:, 0] - want["prediction"].to_numpy()).max() <= TOLERANCE
+            # float32 arithmetic on standardised targets, scaled back to units of ~100s:
+            # agreement to float32's relative precision, not to an absolute 1e-5.
+            values = want["prediction"].to_numpy()
+            assert (np.abs(got["values"][:, 0] - values) <= TOLERANCE * np.maximum(1.0, np.abs(values))).all()
             continue
         probability_columns = [c for c in want.columns if c.startswith("prob_")]
         assert got["probabilities"].shape == (count, len(probability_columns))

@@ -42,8 +42,9 @@ def test_summary_needs_only_shapes(tmp_path, cli, text_column, inputs):
     code, out, _ = cli("summary", "--data", path, "--label", "target", "--hidden", "16")
     assert code == 0
     assert f"{inputs * 16 + 16:,}" in out and f"{16 * 3 + 3:,}" in out  # inputs → 16 → 3 classes
-    # Training still refuses the gaps under the default data.missing: error.
-    code, _, err = cli("train", "--data", path, "--label", "target", "--out", tmp_path / "run", "-q")
+    # Training refuses the gaps under data.missing: error (by default it fills them).
+    code, _, err = cli("train", "--data", path, "--label", "target", "--out", tmp_path / "run",
+                       "--missing", "error", "-q")
     assert code == 2 and ("missing values" in err or "NaN" in err)
 
 
@@ -124,20 +125,28 @@ def test_crashed_runs_report_gives_a_resume_path_that_works_here(finished_run, t
     assert f"densekit resume {run.resolve()}</code>" in build_report(run).read_text()
 
 
-def diabetes_csv(folder, rows=None):
-    """scikit-learn's diabetes table with its target (disease progression) as integers."""
+def diabetes_csv(folder, rows=None, step=1):
+    """scikit-learn's diabetes table with its target (disease progression) as integers,
+    counted in units of `step`."""
     from sklearn.datasets import load_diabetes
     frame = load_diabetes(as_frame=True).frame.iloc[:rows]
-    frame["target"] = frame["target"].round().astype(int)
+    frame["target"] = (frame["target"] // step).round().astype(int)
     path = folder / "diabetes.csv"
     frame.to_csv(path, index=False)
     return path
 
 
+def test_integer_targets_with_too_many_values_to_be_classes_are_inferred_a_quantity(tmp_path, cli):
+    path = diabetes_csv(tmp_path, rows=300)  # 176 distinct whole numbers in 300 rows
+    code, out, err = cli("train", "--data", path, "--epochs", "1", "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "regression (inferred from integer labels with 176 distinct values" in out + err
+
+
 def test_an_inferred_multiclass_task_suggests_regression(tmp_path, cli):
-    # 300 rows hold 176 distinct integer targets: few enough to be inferred as classes, and
-    # the validation split holds values training never saw.
-    path = diabetes_csv(tmp_path, rows=300)
+    # 300 rows hold 32 distinct integer targets (tens of the progression): few enough to be
+    # inferred as classes, and the validation split holds values training never saw.
+    path = diabetes_csv(tmp_path, rows=300, step=10)
     code, _, err = cli("train", "--data", path, "--epochs", "1", "--out", tmp_path / "a", "-q")
     assert code == 2 and "never seen in training" in err
     assert "multiclass was inferred" in err and "--task regression" in err

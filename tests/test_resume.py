@@ -99,7 +99,8 @@ def test_resume_refuses_changed_training_data(tmp_path, iris_csv):
 
 def test_a_corrupted_last_checkpoint_falls_back_to_the_previous(tmp_path, capsys):
     run = tmp_path / "run"
-    densekit.train(data__source="digits", train__epochs=4, out=run, quiet=True)
+    densekit.train(data__source="digits", train__epochs=4, train__checkpoint={"min_seconds": 0},
+                   out=run, quiet=True)
     folder = CheckpointFolder(run)
     prev_step = decode(folder.prev.read_bytes(), folder.prev).meta["loop"]["step"]
     blob = bytearray(folder.last.read_bytes())
@@ -168,10 +169,23 @@ def test_a_full_disk_while_saving_leaves_the_previous_checkpoint_intact(tmp_path
     try:
         # Each checkpoint of this network is about 0.5 MB: the disk fills within a few saves.
         code, _, err = cli("train", "--data", "digits", "--hidden", "512", "--epochs", "30",
-                           "--out", disk / "run", "-q")
+                           "--set", "train.checkpoint.min_seconds=0", "--out", disk / "run", "-q")
         assert code == 2 and "Traceback" not in err
         assert "No space left on device" in err and "Free some disk space" in err
         newest = CheckpointFolder(disk / "run").load_newest(warn=print)
         assert newest.meta["loop"]["step"] > 0
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_epoch_end_checkpoints_keep_their_distance_in_seconds(tmp_path):
+    """Tiny epochs would spend their time writing checkpoints: those at epoch ends are at
+    least train.checkpoint.min_seconds apart; the end of training always writes one."""
+    spaced = densekit.train(data__source="iris", train__epochs=30, out=tmp_path / "spaced",
+                            train__checkpoint={"min_seconds": 3600}, quiet=True, report=False)
+    every = densekit.train(data__source="iris", train__epochs=30, out=tmp_path / "every",
+                           train__checkpoint={"min_seconds": 0}, quiet=True, report=False)
+    assert not CheckpointFolder(spaced.run_dir).prev.exists()  # the final save, alone
+    assert CheckpointFolder(every.run_dir).prev.exists()
+    final = CheckpointFolder(spaced.run_dir).load_newest(warn=print)
+    assert final.meta["loop"]["step"] == spaced.history[-1]["step"]

@@ -52,7 +52,8 @@ KINDS = {
     "breast-cancer": ("breast-cancer", None, {}),
     "multilabel": (multilabel_table, ["sports", "news", "music"], {}),
     "regression": (diabetes_table, "target", {"data__task": "regression"}),
-    "mixed": (mixed_table, "label", {}),
+    # Trained to refuse gaps, so a null in a request is refused (by default gaps are filled).
+    "mixed": (mixed_table, "label", {"data__missing": "error"}),
     "text": (reviews, "sentiment", {}),
 }
 

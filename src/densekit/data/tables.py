@@ -48,13 +48,25 @@ def column_kinds(frame: pd.DataFrame, chosen: dict[str, str]) -> tuple[dict[str,
     for column in frame.columns:
         kinds[column] = chosen.get(column) or kind_from_values(frame[column])
         if kinds[column] == "drop" and column not in chosen:
-            notes.append(f"column '{column}' dropped: each of its values differs, as in an "
-                         f"identifier (--set data.columns.{column}=categorical keeps it)")
+            notes.append(f"column '{column}' dropped: {why_dropped(frame[column])} "
+                         f"(--set data.columns.{column}=categorical keeps it)")
+    if kinds and all(kind == "drop" for kind in kinds.values()):
+        raise DensekitError(
+            "No feature column is left to learn from: " + "; ".join(notes or ["all dropped"])
+            + ". Give the table columns that describe the rows, or keep one with data.columns.")
     return kinds, notes
+
+
+def why_dropped(series: pd.Series) -> str:
+    if series.isna().all():
+        return "it is empty (no value in the training rows)"
+    return "each of its values differs, as in an identifier"
 
 
 def kind_from_values(series: pd.Series) -> str:
     present = series.dropna()
+    if not len(present):
+        return "drop"  # an empty column says nothing
     distinct = present.nunique()
     all_distinct = len(present) >= MIN_ID_ROWS and distinct == len(present)
     if is_numeric(series):

@@ -23,7 +23,7 @@ from densekit.logs import console_log
 from densekit.outcome import TrainResult
 from densekit.pipeline import Fitted
 from densekit.predict import Predictor, saved_encoder
-from densekit.preprocess import Preprocessor
+from densekit.preprocess import Preprocessor, smooth_clip
 from densekit.tasks import Task, build_task, task_from_json
 from densekit.estimators import inputs
 from densekit.estimators.inputs import InvalidInput, sklearn_errors
@@ -183,6 +183,8 @@ def forward64(model: torch.nn.Module, prep: Preprocessor, x: np.ndarray) -> torc
     x = np.asarray(x, dtype=np.float64)
     if prep.kind == "table":
         x = (x - prep.mean.astype(np.float64)) / prep.std.astype(np.float64)
+        if prep.clip is not None:  # as Preprocessor.transform does, in float64
+            x[:, prep.clip] = smooth_clip(x[:, prep.clip])
     elif prep.kind == "image":
         x = x * prep.pixel_scale - prep.pixel_shift
     weights = {k: v.double() if v.is_floating_point() else v for k, v in model.state_dict().items()}

@@ -90,6 +90,9 @@ class ProgressBar(Listener):
     def on_evaluation(self, record: dict) -> None:
         self.progress.report(record)
 
+    def on_end(self, step: int) -> None:
+        self.progress.flush()
+
     def close(self) -> None:
         if self.progress is not None:
             self.progress.__exit__(None, None, None)

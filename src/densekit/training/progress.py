@@ -20,6 +20,7 @@ class Progress:
         self.total, self.done = total_steps, done_steps
         self.bar = None
         self.last_line = float("-inf")  # when an evaluation was last written
+        self.pending = None             # an evaluation held back, not yet written
 
     def __enter__(self) -> "Progress":
         if self.interactive:
@@ -39,10 +40,21 @@ class Progress:
         # Hundreds of tiny epochs would scroll the terminal: at most a line a second (every
         # evaluation is in history.jsonl and TensorBoard all the same).
         now = time.perf_counter()
-        if self.quiet or now - self.last_line < MIN_SECONDS_BETWEEN_LINES:
+        if self.quiet:
             return
-        self.last_line = now
-        line = format_record(record)
+        if now - self.last_line < MIN_SECONDS_BETWEEN_LINES:
+            self.pending = record  # written at the end if nothing comes after it
+            return
+        self.last_line, self.pending = now, None
+        self.write(format_record(record))
+
+    def flush(self) -> None:
+        """The last evaluation, if it was held back: a run always shows where it ended."""
+        if self.pending is not None:
+            self.write(format_record(self.pending))
+            self.pending = None
+
+    def write(self, line: str) -> None:
         if self.bar is not None:
             self.bar.write(line)
         else:
