@@ -23,6 +23,8 @@ Initializer = Literal[
     "lecun_normal", "uniform", "normal", "zeros", "ones", "torch_default",
 ]
 Loss = Literal["cross_entropy", "binary_cross_entropy", "mse", "mae", "huber"]
+Output = Literal["softmax", "sampled_softmax", "adaptive_softmax"]  # the last two: many classes
+Sampler = Literal["log_uniform", "unigram", "uniform"]
 Optimizer = Literal["sgd", "adagrad", "rmsprop", "adam", "adamw"]
 Schedule = Literal["auto", "constant", "step", "cosine", "one_cycle", "plateau"]
 ColumnKind = Literal["numeric", "categorical", "text", "drop"]
@@ -85,6 +87,12 @@ class ModelConfig(Section):
     loss: Optional[Loss] = None                               # default follows the task
     label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)       # multiclass cross-entropy only
     standardize_target: bool = True                           # regression: fit on z-scored targets
+    output: Output = "softmax"                 # sampled_softmax / adaptive_softmax: very many classes
+    num_sampled: int = Field(2048, ge=1)       # sampled_softmax: negative classes drawn per step
+    sampler: Sampler = "log_uniform"           # Zipf over class ids, training label counts, or flat
+    remove_accidental_hits: bool = True        # a sampled negative that is a true class is masked
+    subtract_log_q: bool = True                # logits minus log(expected count): unbiased softmax
+    adaptive_cutoffs: Optional[list[int]] = None  # adaptive_softmax cluster edges; None: by class count
 
     @field_validator("hidden")
     @classmethod

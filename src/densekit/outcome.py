@@ -20,7 +20,7 @@ from densekit.rundir.evidence import example_rows, save_predictions
 from densekit.rundir.files import write_json
 from densekit.rundir.run import RunDir
 from densekit.tasks import Task
-from densekit.training.evaluation import outputs, score
+from densekit.training.evaluation import score, scores_of
 from densekit.training.loop import Trainer
 from densekit.version import __version__
 
@@ -114,7 +114,7 @@ def write_held_out_predictions(run: RunDir, trainer: Trainer, prepared: Prepared
     if data is None:
         return
     task = prepared.task
-    scores = task.probabilities(outputs(trainer.model, prepared.prep, data.x)).cpu().numpy()
+    scores = scores_of(trainer.model, prepared.prep, task, data.x)
     y = task.to_label_units(data.y.cpu().numpy())
     examples = None
     if prepared.dataset.kind == "image":

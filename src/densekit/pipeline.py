@@ -66,13 +66,14 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
             refuse_missing(part.x, cfg.data.missing, role)  # counted over the whole file
         else:
             check_finite(part.x, dataset.feature_names, role)
-    kind, reason = (cfg.data.task, "given") if cfg.data.task else infer_task(dataset.train.y)
+    kind, reason = ((cfg.data.task, "given") if cfg.data.task
+                    else infer_task(dataset.train.y, cfg.model.output))
     dataset = split_holdouts(dataset, cfg, stratify=KINDS[kind].is_classifier)
     encoder = encode_tables(dataset, cfg.data, fitted.encoder) if dataset.is_mixed_table() else None
     task = fitted.task
     if task is None:
         task, _ = build_task(dataset.train.y, kind, cfg.model.loss, dataset.class_names,
-                             dataset.label_names, cfg.model.standardize_target)
+                             dataset.label_names, cfg.model.standardize_target, cfg.model.output)
     if cfg.train.batch_size is not None:  # else chosen to suit the rows (training/budget.py)
         check_batch_size(len(dataset.train), cfg.train.batch_size)
     prep = fitted.prep

@@ -22,7 +22,7 @@ from densekit.preprocess import Preprocessor
 from densekit.rundir.card import ModelCard
 from densekit.rundir.run import RunDir
 from densekit.tasks import Task, task_from_json
-from densekit.training.evaluation import as_tensor, outputs
+from densekit.training.evaluation import as_tensor, scores_of
 
 
 class Predictor:
@@ -81,8 +81,7 @@ class Predictor:
         """Probabilities (classification) or values in label units (regression): (rows, outputs)."""
         x = self.check(x)
         with torch.inference_mode():
-            out = outputs(self.model, self.prep, as_tensor(self.prep.transform(x)))
-            return self.task.probabilities(out).numpy()
+            return scores_of(self.model, self.prep, self.task, as_tensor(self.prep.transform(x)))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """Predicted labels (classification) or values (regression)."""

@@ -18,6 +18,7 @@ from densekit.data import Dataset
 from densekit.errors import DensekitError
 from densekit.logs import Log
 from densekit.nn import fastpath
+from densekit.nn.class_chunks import CELLS
 from densekit.outcome import TrainResult, finish
 from densekit.nn.model import DenseNet, format_summary, summarise
 from densekit.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
@@ -29,7 +30,8 @@ from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.training.listeners import HistoryFile, Listener, ProgressBar, TensorBoard, WeightSnapshots
 from densekit.training.memory import check_memory
 from densekit.training.loop import Trainer, expected_evaluations, total_steps
-from densekit.training.optim import Optimization
+from densekit.training.many_classes import training_loss
+from densekit.training.optim import Optimization, lazy_adam_applies
 from densekit.training.resume import Checkpointer, resume_from
 from densekit.training.steps import StepRunner
 from densekit.training.shards import AgreedInterrupt, ShardedStepRunner
@@ -136,13 +138,15 @@ def build_trainer(cfg: Config, prepared: Prepared, model: DenseNet, strategy: Si
                   interrupt: InterruptFlag) -> Trainer:
     task, settings = prepared.task, cfg.train
     class_weight = class_weight_tensor(cfg, prepared)
-    loss_fn = task.make_loss(cfg.model.label_smoothing, class_weight)
+    loss_fn = training_loss(model, task.make_loss(cfg.model.label_smoothing, class_weight), cfg,
+                            prepared.train.y, lazy_adam_applies(settings))
+    sparse = getattr(loss_fn, "sparse", False)  # a sampled softmax's output rows: a lazy Adam
     output = task.fast_output(cfg.model.label_smoothing, class_weight)
     fast = None
     if settings.fast_path and output and fastpath.supports(model):
         fast = fastpath.FastDenseStep(model, output)
     params = [p for p in model.parameters() if p.requires_grad]
-    optimization = Optimization(params, settings, total_steps(settings, len(prepared.train)))
+    optimization = Optimization(params, settings, total_steps(settings, len(prepared.train)), sparse)
     parts = (model, loss_fn, task, prepared.prep, prepared.train, optimization, fast,
              settings.cuda_graphs)
     if settings.micro_shards:
@@ -241,8 +245,11 @@ def model_inputs(prepared: Prepared) -> int:
 
 def evaluated_rows(prepared: Prepared) -> int:
     """The most rows scored at once (in chunks) when validating or testing."""
-    return max((len(part) for part in (prepared.validation, prepared.test) if part is not None),
+    rows = max((len(part) for part in (prepared.validation, prepared.test) if part is not None),
                default=0)
+    if prepared.task.scores_in_chunks:  # the logits held at once are bounded by class chunks
+        rows = min(rows, max(1, CELLS // prepared.task.n_outputs))
+    return rows
 
 
 def build_model(cfg: Config, prepared: Prepared) -> DenseNet:

@@ -11,6 +11,7 @@ from torch import nn
 
 from densekit.config import ModelConfig
 from densekit.nn.dropout import Dropout
+from densekit.nn.heads import output_layer
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras's LeakyReLU slope
@@ -37,7 +38,7 @@ class DenseNet(nn.Module):
             if cfg.dropout > 0:
                 self.body.append(Dropout(cfg.dropout))
             width = units
-        self.head = nn.Linear(width, n_outputs, bias=cfg.use_bias)
+        self.head = output_layer(width, n_outputs, cfg)   # a Linear but for many classes
         self.activity_penalty: Optional[torch.Tensor] = None
         initialise(self, cfg)
 
@@ -64,7 +65,7 @@ class DenseNet(nn.Module):
     def weight_penalty(self) -> torch.Tensor:
         """L1/L2 penalties on kernels and biases, as Keras adds them to the loss."""
         c = self.cfg
-        total = self.head.weight.new_zeros(())
+        total = next(self.parameters()).new_zeros(())
         for layer in self.dense_layers():
             total = total + c.l1 * layer.weight.abs().sum() + c.l2 * layer.weight.square().sum()
             if layer.bias is not None and (c.bias_l1 or c.bias_l2):

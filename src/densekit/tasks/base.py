@@ -33,6 +33,7 @@ class Task(ABC):
     losses: ClassVar[frozenset]        # the losses that fit this task
     is_classifier: ClassVar[bool] = True
     single_label: ClassVar[bool] = False  # one class per row: class weights, confusion, accuracy
+    scores_in_chunks: ClassVar[bool] = False  # too many classes for rows × classes: compact scores
 
     # ------------------------------------------------------------ labels in, labels out
 

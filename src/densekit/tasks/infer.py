@@ -10,17 +10,21 @@ from densekit.errors import DensekitError
 from densekit.tasks.base import Task
 from densekit.tasks.classify import Binary, Multiclass
 from densekit.tasks.labels import display, preview, sorted_classes
+from densekit.tasks.many_classes import OUTPUT_LOSSES, ManyClasses, many_classes_task
 from densekit.tasks.multilabel import Multilabel
 from densekit.tasks.regression import Regression
 
-KINDS: dict[str, type[Task]] = {kind.name: kind for kind in (Binary, Multiclass, Multilabel, Regression)}
+KINDS: dict[str, type[Task]] = {kind.name: kind for kind in (Binary, Multiclass, Multilabel, Regression,
+                                                            ManyClasses)}
 MAX_CLASSES = 200  # integer labels with more distinct values than this look like a quantity
 FEW_CLASSES = 10   # this many integer values or fewer are classes whatever the row count
 ROWS_PER_CLASS = 5
 
 
-def infer_task(y: np.ndarray) -> tuple[str, str]:
+def infer_task(y: np.ndarray, output: str = "softmax") -> tuple[str, str]:
     """The task the labels suggest, and the reason, printed so the user can override it."""
+    if output in OUTPUT_LOSSES:  # asked for a classifier over many classes: never regression
+        return "multiclass", f"model.output {output}"
     if y.ndim == 2 and y.shape[1] > 1:
         return infer_2d(y)
     y = y.reshape(len(y))
@@ -59,11 +63,13 @@ def infer_2d(y: np.ndarray) -> tuple[str, str]:
 
 def build_task(y: np.ndarray, kind: Optional[str], loss: Optional[str],
                class_names: Optional[dict], label_names: Optional[list[str]],
-               standardize: bool) -> tuple[Task, str]:
+               standardize: bool, output: str = "softmax") -> tuple[Task, str]:
     """Decide the task (given or inferred) and fit the label coding on training labels."""
     reason = "given"
     if kind is None:
-        kind, reason = infer_task(y)
+        kind, reason = infer_task(y, output)
+    if output in OUTPUT_LOSSES:
+        return many_classes(y, kind, loss, output, class_names), reason
     loss = check_loss(KINDS[kind], loss)
     if kind == "regression":
         return regression_task(y, loss, standardize), reason
@@ -96,6 +102,20 @@ def task_from_json(values: dict[str, Any]) -> Task:
     if kind is Regression:
         return kind(**values, target_mean=mean, target_std=std)
     return kind(**values)
+
+
+def many_classes(y: np.ndarray, kind: str, loss: Optional[str], output: str,
+                 class_names: Optional[dict]) -> ManyClasses:
+    if kind != "multiclass" or (y.ndim == 2 and y.shape[1] > 1):
+        raise DensekitError(f"model.output {output} scores one class per row among many; the "
+                            f"task here is {kind} with labels of shape {y.shape}. Use one label "
+                            "column with --task multiclass, or model.output: softmax.")
+    if loss is not None:
+        raise DensekitError(f"model.output {output} brings its own loss; remove model.loss "
+                            f"({loss}), or use model.output: softmax to choose a loss.")
+    task = many_classes_task(y, output, class_names)
+    check_class_count(kind, task.classes)
+    return task
 
 
 def check_loss(kind: type[Task], loss: Optional[str]) -> str:

@@ -10,6 +10,7 @@ import torch
 from densekit.errors import DensekitError
 from densekit.preprocess import Preprocessor
 from densekit.tasks import LossFn, Task
+from densekit.training import many_classes
 
 CHUNK = 8192  # rows per forward pass: large enough to amortise overhead, small enough for memory
 
@@ -37,6 +38,8 @@ def outputs(model: torch.nn.Module, prep: Preprocessor, x: torch.Tensor) -> torc
 def score(model, prep: Preprocessor, loss_fn: LossFn, task: Task, data: Resident,
           full: bool = False) -> dict:
     """Loss and metrics of one split; full=True adds per-class figures and the confusion matrix."""
+    if task.scores_in_chunks:   # very many classes: never a rows × classes matrix
+        return many_classes.score(model, prep, task, data.y, data.x, full)
     out = outputs(model, prep, data.x)
     if not torch.isfinite(out).all():
         raise DensekitError(
@@ -48,6 +51,14 @@ def score(model, prep: Preprocessor, loss_fn: LossFn, task: Task, data: Resident
     y = task.to_label_units(data.y.cpu().numpy())
     metrics = task.full_metrics(y, scores) if full else task.quick_metrics(y, scores)
     return {"loss": loss, **metrics}
+
+
+def scores_of(model, prep: Preprocessor, task: Task, x: torch.Tensor) -> np.ndarray:
+    """What the task reads predictions from: probabilities or values (rows, outputs), or
+    compact top-k scores where there are too many classes for that."""
+    if task.scores_in_chunks:
+        return many_classes.scores(model, prep, task, x)
+    return task.probabilities(outputs(model, prep, x)).cpu().numpy()
 
 
 def to_resident(x: np.ndarray, y: np.ndarray, device: torch.device) -> Resident:

@@ -8,14 +8,25 @@ import torch
 from torch.optim import lr_scheduler
 
 from densekit.config import TrainConfig
+from densekit.training.sparse_adam import LazyAdam
 
 # Fused kernels update all parameters in one call: fewer Python round trips per step.
 FUSED = {"sgd", "adagrad", "adam", "adamw"}
 FUSED_ON_CPU_ONLY = {"adagrad"}  # PyTorch has no fused Adagrad kernel for CUDA
 
 
-def make_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainConfig) -> torch.optim.Optimizer:
+def lazy_adam_applies(cfg: TrainConfig) -> bool:
+    """Sparse gradients (a sampled softmax's output rows) get a lazy Adam: Adam and AdamW
+    without gradient clipping (a global norm would need every row)."""
+    return cfg.optimizer in ("adam", "adamw") and cfg.clip_norm is None
+
+
+def make_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainConfig,
+                   sparse: bool = False) -> torch.optim.Optimizer:
     params = list(params)
+    if sparse and lazy_adam_applies(cfg):
+        return LazyAdam(params, lr=cfg.lr, eps=1e-7, weight_decay=cfg.weight_decay,
+                        decoupled_weight_decay=cfg.optimizer == "adamw")
     on_cpu = all(p.device.type == "cpu" for p in params)
     fused = cfg.optimizer in FUSED and (on_cpu or cfg.optimizer not in FUSED_ON_CPU_ONLY)
     speed = {"fused": True} if fused else {"foreach": True}
@@ -116,8 +127,9 @@ class Optimization:
     """The optimizer, its direct fused kernel where one applies, the schedule and clipping:
     everything that turns gradients into new weights, behind a few calls the loop makes."""
 
-    def __init__(self, params: list[torch.nn.Parameter], cfg: TrainConfig, total_steps: int):
-        self.optimizer = make_optimizer(params, cfg)
+    def __init__(self, params: list[torch.nn.Parameter], cfg: TrainConfig, total_steps: int,
+                 sparse: bool = False):
+        self.optimizer = make_optimizer(params, cfg, sparse)
         # The schedule first: it replaces optimizer.step with a wrapper that records each call,
         # and a step method bound before that would bypass it (PyTorch then warns that the
         # schedule stepped before the optimizer).

@@ -53,6 +53,9 @@ def capture(trainer: Trainer) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     meta["optimizer"] = to_json_tree(opt.optimizer.state_dict(), "optimizer", tensors)
     meta["scheduler"] = to_json_tree(opt.scheduler.state_dict(), "scheduler", tensors) if opt.scheduler else None
     meta["rng"] = capture_rng(trainer.generator, tensors)
+    sampler = getattr(trainer.steps.loss_fn, "generator", None)  # a sampled softmax's draws
+    if sampler is not None:
+        tensors["rng.sampler"] = sampler.get_state()
     return {k: v.detach().cpu().contiguous() for k, v in tensors.items()}, meta
 
 
@@ -71,6 +74,8 @@ def restore(trainer: Trainer, checkpoint: Checkpoint) -> None:
     if opt.scheduler is not None and meta["scheduler"] is not None:
         opt.scheduler.load_state_dict(from_json_tree(meta["scheduler"], t))
     restore_rng(meta["rng"], trainer.generator, checkpoint.tensors)
+    if "rng.sampler" in checkpoint.tensors:
+        trainer.steps.loss_fn.generator.set_state(checkpoint.tensors["rng.sampler"])
     loop = meta["loop"]
     trainer.early.load_state_dict(loop, strip(t, "best.") or None)
     trainer.state = LoopState(loop["epoch"], loop["step"], loop["stop_reason"],
