@@ -31,7 +31,8 @@ TRAIN_FLAGS = {
     "--hidden": ("model.hidden", "hidden layer widths, e.g. 128,64; 'none' for a linear model"),
     "--activation": ("model.activation", "relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, linear; or one per layer: relu,tanh"),
     "--dropout": ("model.dropout", "dropout rate after each hidden layer (0.2)"),
-    "--loss": ("model.loss", "cross_entropy, binary_cross_entropy, mse, mae, huber (default: by task)"),
+    "--loss": ("model.loss", "cross_entropy, binary_cross_entropy, mse, mae, huber (default: by task); "
+                             "sampled-softmax or adaptive-softmax for very many classes (model.output)"),
     "--l2": ("model.l2", "L2 penalty on kernels"),
     "--l1": ("model.l1", "L1 penalty on kernels"),
     "--label-smoothing": ("model.label_smoothing", "multiclass cross-entropy label smoothing"),
@@ -52,6 +53,9 @@ TRAIN_FLAGS = {
     "--threads": ("train.threads", "CPU threads for PyTorch (default 1: see the README's Speed section)"),
     "--out": ("out", "run directory (default runs/<data>-<time>); never overwritten"),
 }
+# --loss values that choose an output layer (model.output) rather than a loss on the logits
+OUTPUT_LOSSES = {"sampled-softmax": "sampled_softmax", "sampled_softmax": "sampled_softmax",
+                 "adaptive-softmax": "adaptive_softmax", "adaptive_softmax": "adaptive_softmax"}
 FLAG_ALIASES = {"--out": ["--output", "-o"]}  # --output/-o: the name every other command uses
 SWITCHES = {"--batch-norm": ("model.batch_norm", "batch normalisation after each hidden Dense"),
             "--nesterov": ("train.nesterov", "Nesterov momentum (sgd with --momentum)"),
@@ -187,6 +191,8 @@ def overrides_from(args: argparse.Namespace) -> dict[str, Any]:
     for flag, (key, _) in SWITCHES.items():
         if getattr(args, flag.lstrip("-").replace("-", "_"), False):
             values[key] = flag != "--no-bias"
+    if values.get("model.loss") in OUTPUT_LOSSES:  # a whole output layer, not a loss on logits
+        values["model.output"] = OUTPUT_LOSSES[values.pop("model.loss")]
     for item in args.set:
         key, sep, raw = item.partition("=")
         if not sep:

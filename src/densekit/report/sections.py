@@ -149,7 +149,11 @@ def metric_tables(view: RunView) -> list[dict]:
 
 def confusion(view: RunView) -> Optional[dict]:
     split = "test" if "test" in view.metrics else "validation"
-    matrix = view.metrics.get(split, {}).get("confusion_matrix")
+    figures = view.metrics.get(split, {})
+    if figures.get("most_confused"):  # very many classes: metrics.json keeps the pairs alone
+        pairs = [tuple(pair) for pair in figures["most_confused"]]
+        return {"split": split, "pairs": pairs[:10], "top_chart": plots.top_confusions_chart(pairs[:30])}
+    matrix = figures.get("confusion_matrix")
     if matrix is None or not view.card:
         return None
     matrix = np.asarray(matrix)
