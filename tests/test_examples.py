@@ -22,6 +22,7 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 COVERED = {"mlcc-mnist-linear", "mlcc-mnist-dnn", "fashion-mnist-keras", "fashion-mnist-mse-onehot",
            "fashion-mnist-32-units", "kuzushiji-49", "imdb", "imdb-overfitting", "reuters",
            "boston-housing-cv"} | {f"moons-noise-{n}{r}" for n in ("0.1", "0.2", "0.3") for r in ("", "-l2")}
+COVERED |= {"gcide-next-word", "wordnet-hypernyms"}  # run in tests/test_many_classes.py
 
 
 def example(name: str) -> str:

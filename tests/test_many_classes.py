@@ -4,6 +4,7 @@ task, bad input, bit-exact resume with sampling on, and real runs."""
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +21,7 @@ from densekit.training.sparse_adam import LazyAdam
 from tests.helpers.runs import assert_same_weights
 
 FLOAT_MAX = np.finfo(np.float64).max
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 
 def tf_loss_by_hand(W, b, h, labels, sampled, q_true, q_sampled, remove_hits, log_q):
@@ -286,3 +288,49 @@ def test_bad_sampled_softmax_settings_are_refused_with_the_fix(cli, tmp_path):
             says=["model.sampler", "log_uniform"])
     refused(cli, "train", "--data", data, "--label", "label", "--loss", "sampled-softmax",
             "--task", "regression", "--out", tmp_path / "c", says=["one class per row", "multiclass"])
+
+
+# ---------------------------------------------------------------------- real data (Debian)
+
+def test_a_missing_debian_package_is_named_with_the_command_that_installs_it(tmp_path):
+    from densekit.data.debian import package_file
+    from densekit.errors import DensekitError
+    with pytest.raises(DensekitError) as err:
+        package_file("gcide-next-word", "gcide.dict.dz", str(tmp_path / "nowhere"), "dict-gcide")
+    message = str(err.value)
+    assert "apt-get install dict-gcide" in message and "\n" not in message
+
+
+def test_the_named_sets_are_listed(cli):
+    code, out, _ = cli("datasets")
+    assert code == 0 and "gcide-next-word" in out and "wordnet-hypernyms" in out
+
+
+needs_gcide = pytest.mark.skipif(not Path("/usr/share/dictd/gcide.dict.dz").exists(),
+                                 reason="GCIDE absent: apt-get install dict-gcide (.ci/run does)")
+needs_wordnet = pytest.mark.skipif(not Path("/usr/share/wordnet/data.noun").exists(),
+                                   reason="WordNet absent: apt-get install wordnet-base (.ci/run does)")
+
+
+@needs_gcide
+def test_gcide_2000_classes_learns_the_next_word_with_a_sampled_softmax(tmp_path):
+    result = densekit.train({
+        "data": {"source": "gcide-next-word",
+                 "options": {"words": 2000, "inputs": 1024, "context": 3, "rows": 40000}},
+        "model": {"hidden": [128], "dropout": 0.0, "output": "sampled_softmax", "num_sampled": 256},
+        "train": {"batch_size": 256, "lr": 0.003, "epochs": 2, "tensorboard": False}},
+        out=tmp_path / "run", quiet=True)
+    test = result.metrics["test"]
+    y = np.load(result.run_dir / "predictions.npz")["y"]
+    majority = np.bincount(y).max() / len(y)  # always the most frequent word
+    assert test["accuracy"] > 1.5 * majority, (test, majority)
+    assert test["top5_accuracy"] > 0.3 and test["loss"] < math.log(2000) - 1.5
+
+
+@needs_wordnet
+@pytest.mark.slow
+def test_wordnet_hypernyms_learn_above_chance(tmp_path):
+    result = densekit.train(str(EXAMPLES / "wordnet-hypernyms.yaml"), out=tmp_path / "run",
+                            quiet=True, train__epochs=3)
+    assert result.card.n_outputs > 16_000
+    assert result.metrics["test"]["top5_accuracy"] > 0.25

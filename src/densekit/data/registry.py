@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from densekit.data.bundled import load_moons, load_sklearn
 from densekit.data.download import RemoteFile
+from densekit.data.gcide import load_gcide
+from densekit.data.wordnet import load_wordnet
 from densekit.data.namedset import NamedSet
 from densekit.data.remote import (load_boston, load_fashion, load_imdb, load_k49, load_kmnist,
                                   load_mnist, load_mnist_csv, load_reuters)
@@ -73,4 +75,8 @@ REGISTRY: dict[str, NamedSet] = {entry.name: entry for entry in [
              keras_file("imdb.npz", "69664113be75683a8fe16e3ed0ab59fda8886cb3cd7ada244f7d9544e4676b9f")),
     NamedSet("reuters", load_reuters, "8,982 + 2,246", "46", "Reuters-21578 (research use), via Keras",
              keras_file("reuters.npz", "d6586e694ee56d7a4e65172e12b3e987c03096cb01eab99753921ef915959916")),
+    NamedSet("gcide-next-word", load_gcide, "200,000 + 22,222 (rows)", "10,000 (words; 50k, 200k)",
+             "GPL (GCIDE), Debian package dict-gcide"),
+    NamedSet("wordnet-hypernyms", load_wordnet, "~82,000 noun glosses", "~16,700 hypernyms",
+             "WordNet licence (Princeton), Debian package wordnet-base"),
 ]}
