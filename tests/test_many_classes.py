@@ -334,3 +334,13 @@ def test_wordnet_hypernyms_learn_above_chance(tmp_path):
                             quiet=True, train__epochs=3)
     assert result.card.n_outputs > 16_000
     assert result.metrics["test"]["top5_accuracy"] > 0.25
+
+
+@needs_gcide
+@pytest.mark.slow
+def test_the_gcide_example_trains_shortened(tmp_path):
+    result = densekit.train(str(EXAMPLES / "gcide-next-word.yaml"), out=tmp_path / "run", quiet=True,
+                            data__options={"words": 10000, "inputs": 2048, "context": 4, "rows": 60000},
+                            train__epochs=1)
+    assert result.card.n_outputs == 10_000
+    assert result.metrics["test"]["top5_accuracy"] > 0.2
