@@ -3,6 +3,7 @@ read as their values say (numbers, categories, text, identifiers), robust scalin
 targets standardised, integer labels that are quantities."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -212,3 +213,33 @@ def test_progress_writes_at_most_a_line_a_second_and_always_the_last():
                          "seconds": 0.0})
     progress.flush()
     assert len(lines) == 2 and lines[0].startswith("epoch 1 ") and lines[1].startswith("epoch 50 ")
+
+
+def wordnet_glosses(folder, per_part=1_500):
+    """WordNet's noun and verb glosses (Debian's wordnet-base), with each synset's count of
+    synonyms: real text beside a real number, and the part of speech as the label."""
+    root = Path("/usr/share/wordnet")
+    if not (root / "data.noun").exists():
+        pytest.skip("WordNet is not installed (apt-get install wordnet-base)")
+    rows = []
+    for part in ("noun", "verb"):
+        lines = [line for line in (root / f"data.{part}").read_text(errors="replace").splitlines()
+                 if not line.startswith("  ")]
+        for line in lines[::len(lines) // per_part][:per_part]:
+            head, _, gloss = line.partition(" | ")
+            rows.append({"gloss": gloss.split(";")[0], "synonyms": int(head.split()[3], 16),
+                         "pos": part})
+    path = folder / "glosses.csv"
+    pd.DataFrame(rows).to_csv(path, index=False)
+    return path
+
+
+def test_real_text_beside_a_number_trains_with_no_flags(tmp_path, cli):
+    path = wordnet_glosses(tmp_path)
+    run = tmp_path / "run"
+    code, _, err = cli("train", "--data", path, "--label", "pos", "--out", run, "-q",
+                       "--set", "train.tensorboard=false")
+    assert code == 0, err
+    names = densekit.load(run).feature_names
+    assert "synonyms" in names and "gloss:of" in names
+    assert accuracy_on_test(run) >= 0.85
