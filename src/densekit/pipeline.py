@@ -11,6 +11,7 @@ import torch
 
 from densekit.config import Config, DataConfig
 from densekit.data import Dataset, Part, check_finite, is_raw_frame, load_source
+from densekit.data.labels import resolve_label_lists
 from densekit.data.split import split_dataset
 from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
@@ -19,6 +20,7 @@ from densekit.training.evaluation import Resident, to_resident
 from densekit.preprocess import Preprocessor
 from densekit.tasks import KINDS, Task, build_task, infer_task
 from densekit.tasks.labels import UnknownLabels
+from densekit.tasks.many_classes import OUTPUT_LOSSES
 
 
 Encoder = Union[TableEncoder, TextEncoder]
@@ -57,6 +59,9 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
     preprocessing on the training split only (or keep what `fitted` gives)."""
     fitted = fitted or Fitted()
     dataset = dataset if dataset is not None else load_source(cfg.data)
+    # Label lists stay lists only for very many classes; a 0/1 matrix otherwise.
+    dataset.label_names = resolve_label_lists(list(dataset.parts().values()), cfg.data.label_delimiter,
+                                              dataset.label_names, cfg.model.output in OUTPUT_LOSSES)
     for role, part in dataset.parts().items():
         check_part(part, role)
         check_labels(part.y, role, dataset.label_column)

@@ -12,7 +12,7 @@ import torch
 from densekit.config import ModelConfig
 from densekit.data import Part, read_part
 from densekit.data.images import images_to_predict
-from densekit.data.labels import label_matrix
+from densekit.data.labels import as_label_lists, label_matrix
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
@@ -56,6 +56,8 @@ class Predictor:
         delimiter = self.card.label_delimiter
         if y is None or not delimiter or y.ndim != 1:
             return y
+        if self.task.scores_in_chunks:  # very many classes: lists, never rows × classes
+            return as_label_lists(y, delimiter)
         return label_matrix(y, delimiter, [str(n) for n in self.task.class_names])
 
     @classmethod

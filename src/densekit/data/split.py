@@ -10,6 +10,7 @@ import numpy as np
 from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from densekit.data.dataset import Dataset, Part, is_raw_frame
+from densekit.data.labels import is_label_lists
 from densekit.errors import DensekitError
 
 
@@ -72,7 +73,7 @@ def too_few_rows(rows: int, fraction: float, role: Optional[str]) -> DensekitErr
 
 
 def can_stratify(y: np.ndarray, fraction: float) -> bool:
-    if y is None or y.ndim != 1:
+    if y is None or y.ndim != 1 or is_label_lists(y):  # several labels per row: no strata
         return False
     _, counts = np.unique(y, return_counts=True)
     held = int(np.ceil(fraction * len(y)))

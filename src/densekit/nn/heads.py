@@ -26,7 +26,15 @@ class AdaptiveHead(nn.AdaptiveLogSoftmaxWithLoss):
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return F.nll_loss(out, y)       # `out` is already log-probabilities
-        return nn.AdaptiveLogSoftmaxWithLoss.forward(self, out, y).loss
+        if y.dim() == 1:
+            return nn.AdaptiveLogSoftmaxWithLoss.forward(self, out, y).loss
+        # Several true classes per row (−1 in unused slots): one (row, class) pair each,
+        # weighted 1/num_true, the sampled softmax's target.
+        present = y >= 0
+        rows = present.nonzero()[:, 0]
+        share = 1.0 / present.sum(1).clamp(min=1)
+        log_p = nn.AdaptiveLogSoftmaxWithLoss.forward(self, out[rows], y[present]).output
+        return -(log_p * share[rows]).sum() / len(y)
 
     def top_k(self, hidden: torch.Tensor, y: Optional[torch.Tensor], k: int) -> TopClasses:
         return row_chunk_top_k(self.log_prob, self.n_classes, hidden, y, k)

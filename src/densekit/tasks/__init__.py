@@ -5,8 +5,9 @@ from densekit.tasks.base import LossFn, Task
 from densekit.tasks.classify import Binary, Multiclass, SingleLabel
 from densekit.tasks.infer import KINDS, build_task, infer_task, task_from_json
 from densekit.tasks.many_classes import ManyClasses
+from densekit.tasks.many_labels import ManyLabels
 from densekit.tasks.multilabel import Multilabel
 from densekit.tasks.regression import Regression
 
-__all__ = ["Binary", "KINDS", "LossFn", "ManyClasses", "Multiclass", "Multilabel", "Regression", "SingleLabel",
+__all__ = ["Binary", "KINDS", "LossFn", "ManyClasses", "ManyLabels", "Multiclass", "Multilabel", "Regression", "SingleLabel",
            "Task", "build_task", "infer_task", "task_from_json"]

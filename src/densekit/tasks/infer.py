@@ -10,12 +10,14 @@ from densekit.errors import DensekitError
 from densekit.tasks.base import Task
 from densekit.tasks.classify import Binary, Multiclass
 from densekit.tasks.labels import display, preview, sorted_classes
+from densekit.data.labels import is_label_lists
 from densekit.tasks.many_classes import OUTPUT_LOSSES, ManyClasses, many_classes_task
+from densekit.tasks.many_labels import ManyLabels, many_labels_task
 from densekit.tasks.multilabel import Multilabel
 from densekit.tasks.regression import Regression
 
 KINDS: dict[str, type[Task]] = {kind.name: kind for kind in (Binary, Multiclass, Multilabel, Regression,
-                                                            ManyClasses)}
+                                                            ManyClasses, ManyLabels)}
 MAX_CLASSES = 200  # integer labels with more distinct values than this look like a quantity
 FEW_CLASSES = 10   # this many integer values or fewer are classes whatever the row count
 ROWS_PER_CLASS = 5
@@ -24,6 +26,8 @@ ROWS_PER_CLASS = 5
 def infer_task(y: np.ndarray, output: str = "softmax") -> tuple[str, str]:
     """The task the labels suggest, and the reason, printed so the user can override it."""
     if output in OUTPUT_LOSSES:  # asked for a classifier over many classes: never regression
+        if is_label_lists(y) or (y.ndim == 2 and y.shape[1] > 1):
+            return "multilabel", f"model.output {output} with several labels per row"
         return "multiclass", f"model.output {output}"
     if y.ndim == 2 and y.shape[1] > 1:
         return infer_2d(y)
@@ -69,7 +73,7 @@ def build_task(y: np.ndarray, kind: Optional[str], loss: Optional[str],
     if kind is None:
         kind, reason = infer_task(y, output)
     if output in OUTPUT_LOSSES:
-        return many_classes(y, kind, loss, output, class_names), reason
+        return many_classes(y, kind, loss, output, class_names, label_names), reason
     loss = check_loss(KINDS[kind], loss)
     if kind == "regression":
         return regression_task(y, loss, standardize), reason
@@ -105,14 +109,23 @@ def task_from_json(values: dict[str, Any]) -> Task:
 
 
 def many_classes(y: np.ndarray, kind: str, loss: Optional[str], output: str,
-                 class_names: Optional[dict]) -> ManyClasses:
-    if kind != "multiclass" or (y.ndim == 2 and y.shape[1] > 1):
-        raise DensekitError(f"model.output {output} scores one class per row among many; the "
-                            f"task here is {kind} with labels of shape {y.shape}. Use one label "
-                            "column with --task multiclass, or model.output: softmax.")
+                 class_names: Optional[dict], label_names: Optional[list[str]] = None) -> ManyClasses:
+    several = is_label_lists(y) or (y.ndim == 2 and y.shape[1] > 1)
+    if kind not in ("multiclass", "multilabel") or several != (kind == "multilabel"):
+        raise DensekitError(f"model.output {output} scores one class per row (multiclass), or "
+                            "several per row (multilabel: label lists with data.label_delimiter, "
+                            f"or a 0/1 matrix), among many; the task here is {kind} with labels "
+                            f"of shape {y.shape}. Use --task multiclass or multilabel to match "
+                            "the labels, or model.output: softmax.")
     if loss is not None:
         raise DensekitError(f"model.output {output} brings its own loss; remove model.loss "
                             f"({loss}), or use model.output: softmax to choose a loss.")
+    if kind == "multilabel":
+        if not is_label_lists(y):
+            check_indicator(y, kind)
+        task = many_labels_task(y, output, class_names, label_names)
+        check_class_count(kind, task.classes)
+        return task
     task = many_classes_task(y, output, class_names)
     check_class_count(kind, task.classes)
     return task

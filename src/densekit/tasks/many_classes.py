@@ -127,9 +127,16 @@ def many_classes_task(y: np.ndarray, output: str, class_names: Optional[dict]) -
         whole = bool(np.all(np.mod(y, 1) == 0)) and y.min() >= 0
         # Other numbers stay in ascending order: the numeric look-up (labels.class_indices)
         # finds them by bisection.
-        classes = list(range(int(y.max()) + 1)) if whole else [as_python(v) for v in np.unique(y)]
+        classes = list(range(highest_id(y, class_names) + 1)) if whole else [as_python(v) for v in np.unique(y)]
     else:
         values, counts = np.unique(y, return_counts=True)
         classes = [as_python(v) for v in values[np.argsort(-counts, kind="stable")]]
     names = [str(class_names[c]) if class_names and c in class_names else str(c) for c in classes]
     return ManyClasses(output, len(classes), classes, names)
+
+
+def highest_id(y: np.ndarray, class_names: Optional[dict]) -> int:
+    """The last class id: the labels' highest, or the dataset's when it names more classes
+    (a named set's rarest class may fall in the held-out rows only)."""
+    named = [k for k in (class_names or {}) if isinstance(k, (int, np.integer))]
+    return int(max(int(y.max()), max(named, default=0)))

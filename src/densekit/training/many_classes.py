@@ -31,11 +31,12 @@ def training_loss(model: DenseNet, task_loss: LossFn, cfg: Config, train_y: torc
     """The loss training minimises: the output layer's own where it has one."""
     head = model.head
     if isinstance(head, AdaptiveHead):
-        return head.loss
+        return head.loss  # several true classes per row: nn/heads.py spreads the row over them
     if not isinstance(head, SampledHead):
         return task_loss
     classes, m = head.out_features, cfg.model
-    counts = np.bincount(train_y.cpu().numpy().reshape(-1), minlength=classes)
+    labels = train_y.cpu().numpy().reshape(-1)
+    counts = np.bincount(labels[labels >= 0], minlength=classes)  # −1: an unused label slot
     sampler = make_sampler(m.sampler, classes, counts)
     return SampledSoftmaxLoss(head, sampler, m.num_sampled, cfg.train.seed,
                               m.remove_accidental_hits, m.subtract_log_q, sparse)
@@ -51,9 +52,19 @@ def top_classes(model: DenseNet, prep: Preprocessor, x: torch.Tensor,
         hidden = model.body(prep.batch(x[start:start + ROWS]))      # (rows, width)
         parts.append(model.head.top_k(hidden, None if y is None else y[start:start + ROWS], k))
     model.train(was_training)
-    true = [p.true_log_p for p in parts] if y is not None else None
+    true = [row_log_p(p.true_log_p, y_part) for p, y_part in zip(parts, y.split(ROWS))] \
+        if y is not None else None
     return TopClasses(torch.cat([p.ids for p in parts]), torch.cat([p.log_p for p in parts]),
                       torch.cat(true) if true else None)
+
+
+def row_log_p(true_log_p: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """(rows,) one log-probability per row: of its class, or, for several true classes, the
+    mean over them (minus the row's cross-entropy against the 1/num_true target)."""
+    if y.dim() == 1:
+        return true_log_p
+    present = y >= 0
+    return true_log_p.masked_fill(~present, 0.0).sum(1) / present.sum(1).clamp(min=1)
 
 
 def compact_scores(top: TopClasses) -> np.ndarray:
