@@ -149,3 +149,13 @@ def test_export_refuses_to_replace_a_file_or_a_run_file(exported, cli, tmp_path)
 def test_densekit_export_is_the_export_function():
     import densekit
     assert densekit.export is export
+
+
+def test_a_many_classes_run_is_refused_naming_what_serves_it(cli, tmp_path):
+    from tests.helpers.deploy import many_classes_run
+    run = many_classes_run(tmp_path)
+    code, _, err = cli("export", run)
+    assert code == 2 and "Traceback" not in err and err.strip().count("\n") == 0, err
+    for words in ("sampled_softmax", "many_classes", "densekit predict", "densekit serve"):
+        assert words in err, err
+    assert not (run / "model.onnx").exists()

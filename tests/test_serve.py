@@ -319,3 +319,27 @@ def test_the_batcher_merges_isolates_a_failing_request_and_refuses_a_full_queue(
     refused = [r for r in flood if isinstance(r, RequestError)]
     assert len(refused) == 2 and refused[0].status == 503
     assert [r for r in flood if r == "x"] == ["x"] * 3
+
+
+def test_a_many_classes_run_answers_its_top_classes_as_predict_writes_them(cli, tmp_path):
+    from densekit.errors import DensekitError
+    from densekit.serve.model import ServedModel
+    from tests.helpers.deploy import many_classes_run
+    run = many_classes_run(tmp_path)
+    rows = feature_rows("digits", run, 7, seed=3)
+    want = predicted(cli, run, rows, tmp_path)
+    server = Server(ServeSettings(str(run)))   # --backend auto: PyTorch for these outputs
+    try:
+        status, answer = call(server.port, "POST", "/predict?top_k=3", rows.to_numpy().tolist())
+        assert status == 200, answer
+        status, health = call(server.port, "GET", "/health")
+    finally:
+        server.close()
+    assert health["backend"] == "torch"
+    for prediction, row in zip(answer["predictions"], want.to_dict("records")):
+        assert str(prediction["label"]) == str(row["prediction"]) and "values" not in prediction
+        assert list(prediction["probabilities"]) == [str(row[f"top{i}"]) for i in (1, 2, 3)]
+        got = list(prediction["probabilities"].values())
+        assert np.abs(np.array(got) - [row["prob1"], row["prob2"], row["prob3"]]).max() <= 1e-6
+    with pytest.raises(DensekitError, match="--backend torch"):
+        ServedModel.load(run, backend="onnx")

@@ -95,3 +95,12 @@ def predicted(cli, run: Path, rows: pd.DataFrame, folder: Path) -> pd.DataFrame:
     code, _, err = cli("predict", run, source, "--output", target, "--overwrite", "-q")
     assert code == 0, err
     return pd.read_csv(target, keep_default_na=False)
+
+
+def many_classes_run(folder: Path) -> Path:
+    """Digits under a sampled softmax (task many_classes): answers are the top classes."""
+    import densekit
+    out = folder / "run-many-classes"
+    densekit.train(out=str(out), data__source="digits", model__output="sampled_softmax",
+                   model__num_sampled=5, **EPOCHS)
+    return out

@@ -39,6 +39,7 @@ def export(run_dir: str | Path, output: str | Path | None = None, format: str = 
         raise DensekitError(f"Unknown export format {format!r}; densekit exports: {', '.join(FORMATS)}.")
     path = Path(output) if output else Path(run_dir) / "model.onnx"
     predictor = Predictor.load(run_dir)
+    refuse_many_classes(predictor)
     encoder_path = path.with_suffix(".encoder.json") if predictor.encoder is not None else None
     for target in filter(None, (path, encoder_path)):  # both refused before any work
         check_output(target, overwrite)
@@ -47,6 +48,21 @@ def export(run_dir: str | Path, output: str | Path | None = None, format: str = 
     if encoder_path is not None:
         atomic_write(encoder_path, json.dumps(encoder_json(predictor), indent=1).encode())
     return ExportResult(path, encoder_path, output_names(predictor))
+
+
+def refuse_many_classes(predictor: Predictor) -> None:
+    """A sampled or adaptive softmax's answer is its top classes, found class chunk by class
+    chunk; an ONNX graph of full probabilities over so many classes would mislead (and a
+    "values" output would be wrong), so such a run is refused, naming what works."""
+    task = predictor.task
+    if task.scores_in_chunks:
+        raise DensekitError(
+            f"densekit export writes ONNX for model.output: softmax (and sigmoid and regression "
+            f"outputs); this run's model.output is {task.loss} (task {task.name}, "
+            f"{task.n_outputs:,} classes), whose answers are its top classes, found class chunk "
+            "by class chunk, which the ONNX export does not compute. Use `densekit predict RUN "
+            "FILE` (top1…top5 with prob1…prob5) or `densekit serve RUN` (the most probable "
+            "classes with their probabilities, on PyTorch) instead.")
 
 
 def onnx_model(predictor: Predictor, encoder_path: Optional[Path]) -> bytes:

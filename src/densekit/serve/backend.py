@@ -58,6 +58,13 @@ def make_backend(predictor: Predictor, run_dir: Path, choice: str, onnx_file: Op
         raise DensekitError(f"--backend {choice!r}: choose one of {', '.join(BACKENDS)}.")
     if choice == "torch":
         return TorchScores(predictor)
+    if predictor.task.scores_in_chunks:  # no ONNX graph for these outputs (exporting/)
+        if choice == "onnx":
+            raise DensekitError(
+                f"--backend onnx: this run's model.output is {predictor.task.loss}, whose top "
+                "classes are found class chunk by class chunk, which densekit does not export "
+                "to ONNX. Serve it with --backend torch (what --backend auto picks for it).")
+        return TorchScores(predictor)
     try:
         return OnnxScores(predictor, onnx_bytes(predictor, run_dir, onnx_file, log))
     except ImportError as err:

@@ -65,6 +65,8 @@ class ServedModel:
 
     def rows(self, scores: np.ndarray, top_k: Optional[int]) -> list[dict]:
         labels = self.task.decode(scores)
+        if self.task.scores_in_chunks:  # very many classes: only the top ones were computed
+            return self.top_classes(labels, scores, top_k)
         if isinstance(self.task, SingleLabel):
             probabilities = self.task.class_probabilities(scores)
             k = min(top_k or self.default_k, len(self.names))
@@ -77,6 +79,15 @@ class ServedModel:
         if scores.shape[1] == 1:
             return [{"value": float(v)} for v in scores[:, 0]]
         return [{"values": list(map(float, row))} for row in scores]
+
+    def top_classes(self, labels: np.ndarray, scores: np.ndarray, top_k: Optional[int]) -> list[dict]:
+        """The most probable class and the top k (at most the task's top_k(), the classes
+        `densekit predict` writes) with their probabilities under the full softmax."""
+        ids, proba, _ = self.task.split_scores(scores)
+        k = min(top_k or TOP_K, ids.shape[1])
+        return [{"label": plain(label),
+                 "probabilities": {self.names[c]: float(p) for c, p in zip(row[:k], chance[:k])}}
+                for label, row, chance in zip(labels, ids, proba)]
 
     def top(self, row: np.ndarray, k: int) -> dict[str, float]:
         if k >= len(self.names):
