@@ -344,3 +344,20 @@ def test_the_gcide_example_trains_shortened(tmp_path):
                             train__epochs=1)
     assert result.card.n_outputs == 10_000
     assert result.metrics["test"]["top5_accuracy"] > 0.2
+
+
+@pytest.mark.parametrize("output,cutoffs,classes", [
+    ("adaptive_softmax", None, 20_000), ("adaptive_softmax", [100, 1000], 5_000),
+    ("adaptive_softmax", None, 60), ("sampled_softmax", None, 20_000)])
+def test_the_layer_summary_counts_the_parameters_the_model_has(output, cutoffs, classes):
+    from densekit.config import ModelConfig
+    from densekit.nn.model import DenseNet, format_summary, summarise
+    cfg = ModelConfig(hidden=[64, 48], batch_norm=True, output=output, adaptive_cutoffs=cutoffs)
+    model = DenseNet(300, classes, cfg)
+    rows = summarise(300, classes, cfg)
+    assert sum(r.trainable for r in rows) == sum(p.numel() for p in model.parameters())
+    assert sum(r.params for r in rows) == sum(p.numel() for p in model.parameters()) \
+        + sum(b.numel() for name, b in model.named_buffers() if "running" in name)
+    table = format_summary(rows)
+    assert f"Trainable params: {sum(p.numel() for p in model.parameters()):,}" in table
+    assert ("adaptive_softmax (AdaptiveSoftmax)" in table) == (output == "adaptive_softmax")

@@ -15,6 +15,9 @@ from densekit.nn.class_chunks import TopClasses, row_chunk_top_k
 from densekit.nn.sampled_output import SampledHead
 
 
+DIV_VALUE = 4.0  # each adaptive cluster's projection is this many times narrower than the last
+
+
 class AdaptiveHead(nn.AdaptiveLogSoftmaxWithLoss):
     """PyTorch's adaptive softmax (Grave et al., 2017): frequent classes in a small head,
     rarer ones in clusters of narrower projections. In training it hands the hidden
@@ -52,13 +55,28 @@ def adaptive_cutoffs(classes: int, given: Optional[list[int]]) -> list[int]:
     return edges or [classes // 2]
 
 
+def head_parameters(width: int, classes: int, cfg: ModelConfig) -> int:
+    """The output layer's parameter count, without building it (a million classes), for the
+    layer summary. The adaptive softmax, as nn.AdaptiveLogSoftmaxWithLoss lays it out: a head
+    over the shortlist plus one logit per cluster (no bias), then per cluster i a projection
+    to width // DIV_VALUE^(i+1) and an output layer over the cluster's classes (no biases)."""
+    if cfg.output != "adaptive_softmax":
+        return width * classes + (classes if cfg.use_bias else 0)
+    edges = adaptive_cutoffs(classes, cfg.adaptive_cutoffs) + [classes]
+    total = width * (edges[0] + len(edges) - 1)
+    for i in range(len(edges) - 1):
+        projection = int(width // (DIV_VALUE ** (i + 1)))
+        total += width * projection + projection * (edges[i + 1] - edges[i])
+    return total
+
+
 def output_layer(width: int, classes: int, cfg: ModelConfig) -> nn.Module:
     if cfg.output == "sampled_softmax":
         check_num_sampled(cfg.num_sampled, classes)
         return SampledHead(width, classes, bias=cfg.use_bias)
     if cfg.output == "adaptive_softmax":
         return AdaptiveHead(width, classes, adaptive_cutoffs(classes, cfg.adaptive_cutoffs),
-                            div_value=4.0)
+                            div_value=DIV_VALUE)
     return nn.Linear(width, classes, bias=cfg.use_bias)
 
 

@@ -11,7 +11,7 @@ from torch import nn
 
 from densekit.config import ModelConfig
 from densekit.nn.dropout import Dropout
-from densekit.nn.heads import output_layer
+from densekit.nn.heads import head_parameters, output_layer
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras's LeakyReLU slope
@@ -134,7 +134,8 @@ def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
     counters: dict[str, int] = {}
 
     def add(kind: str, units: int, params: int, trainable: int) -> None:
-        key = kind.lower() if kind != "BatchNormalization" else "batch_normalization"
+        key = {"BatchNormalization": "batch_normalization",
+               "AdaptiveSoftmax": "adaptive_softmax"}.get(kind, kind.lower())
         index = counters.get(key, 0)
         counters[key] = index + 1
         name = key if index == 0 else f"{key}_{index}"
@@ -151,7 +152,8 @@ def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
         if cfg.dropout > 0:
             add("Dropout", units, 0, 0)
         width = units
-    add("Dense", n_outputs, width * n_outputs + bias * n_outputs, width * n_outputs + bias * n_outputs)
+    head = head_parameters(width, n_outputs, cfg)
+    add("AdaptiveSoftmax" if cfg.output == "adaptive_softmax" else "Dense", n_outputs, head, head)
     return rows
 
 
