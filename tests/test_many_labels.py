@@ -70,6 +70,18 @@ def test_the_chunked_softmax_gives_each_true_class_its_log_probability():
                                rtol=1e-5, atol=1e-5)
 
 
+def test_the_adaptive_softmax_spreads_a_row_over_its_true_classes():
+    from densekit.nn.heads import AdaptiveHead
+    torch.manual_seed(0)
+    head = AdaptiveHead(16, 500, [20, 100])
+    hidden, y = torch.randn(30, 16), torch.randint(500, (30, 3))
+    y[::2, 1:] = -1
+    log_p = head.log_prob(hidden).gather(1, y.clamp(min=0))
+    present = (y >= 0).float()
+    expected = -((log_p * present).sum(1) / present.sum(1)).mean()
+    torch.testing.assert_close(head.loss(hidden, y), expected, rtol=1e-5, atol=1e-6)
+
+
 def test_lists_and_an_indicator_matrix_encode_alike_and_precision_at_k_is_counted():
     lists = np.empty(3, dtype=object)
     lists[:] = [("a", "b"), ("b",), ("c", "a", "d")]
