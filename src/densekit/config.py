@@ -33,6 +33,7 @@ Device = Literal["auto", "cpu", "cuda"]
 
 
 MAX_SEED = 2**32 - 1  # numpy.random.seed's upper bound
+DEFAULT_CHECKPOINT_SECONDS = 5.0
 MOMENTUM_OPTIMIZERS = ("sgd", "rmsprop")
 
 
@@ -129,7 +130,13 @@ class Checkpointing(Section):
     every_steps: Optional[int] = Field(None, ge=1)   # also every N optimizer steps
     # Epoch-end checkpoints at least this many seconds apart (0: at every one): a run of tiny
     # epochs would otherwise spend most of its time writing them. Ctrl-C and the end always save.
-    min_seconds: float = Field(5.0, ge=0.0)
+    # None: 5 s while every_epochs is 1; a spacing in epochs the user chose is kept exactly.
+    min_seconds: Optional[float] = Field(None, ge=0.0)
+
+    def spacing_seconds(self) -> float:
+        if self.min_seconds is not None:
+            return self.min_seconds
+        return DEFAULT_CHECKPOINT_SECONDS if self.every_epochs == 1 else 0.0
 
 
 class TrainConfig(Section):

@@ -12,25 +12,26 @@ is then expected 1 - (1 - p)^tries times.
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Optional
 
 import numpy as np
 import torch
 
 
-class CandidateSampler:
+class CandidateSampler(ABC):
     """p(class) and a way to draw classes with replacement; the rest is shared."""
 
     def __init__(self, num_classes: int):
         self.num_classes = num_classes
 
+    @abstractmethod
     def draw(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """(n,) int64 classes, drawn with replacement."""
-        raise NotImplementedError
 
+    @abstractmethod
     def probability(self, ids: torch.Tensor) -> torch.Tensor:
         """(…) float64 p(class) for the given class ids."""
-        raise NotImplementedError
 
     def sample_unique(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, int]:
         """n distinct classes in the order they were first drawn, and the number of tries."""

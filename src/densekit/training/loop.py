@@ -121,7 +121,7 @@ class Trainer:
         self.opt.after_epoch()
         every = self.cfg.checkpoint.every_epochs
         if every and self.state.epoch % every == 0 and self.state.step < self.total_steps:
-            if time.perf_counter() - self.last_save >= self.cfg.checkpoint.min_seconds:
+            if time.perf_counter() - self.last_save >= self.cfg.checkpoint.spacing_seconds():
                 self.save_checkpoint()
 
     def stop_if_interrupted(self) -> None:
