@@ -243,3 +243,23 @@ def test_real_text_beside_a_number_trains_with_no_flags(tmp_path, cli):
     names = densekit.load(run).feature_names
     assert "synonyms" in names and "gloss:of" in names
     assert accuracy_on_test(run) >= 0.85
+
+
+def test_a_multilabel_threshold_is_chosen_on_validation_and_used_everywhere(tmp_path):
+    """Rare labels rarely reach 0.5: the threshold with the best validation micro-F1 is kept
+    in model.json and used by predict."""
+    from sklearn.datasets import make_multilabel_classification
+    x, y = make_multilabel_classification(n_samples=1_500, n_features=20, n_classes=8,
+                                          n_labels=1, random_state=0)
+    frame = pd.DataFrame(x, columns=[f"f{i}" for i in range(20)])
+    labels = [f"l{j}" for j in range(8)]
+    frame[labels] = y
+    frame.to_csv(tmp_path / "ml.csv", index=False)
+    result = densekit.train(data__source=str(tmp_path / "ml.csv"), data__label=labels,
+                            out=tmp_path / "run", quiet=True, report=False)
+    threshold = result.card.targets["threshold"]
+    assert 0.05 <= threshold <= 0.95
+    predictor = densekit.load(result.run_dir)
+    scores = predictor.scores(frame[frame.columns[:20]].head(200))
+    assert np.array_equal(predictor.predict(frame[frame.columns[:20]].head(200)),
+                          (scores >= threshold).astype(int))

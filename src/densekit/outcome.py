@@ -41,6 +41,7 @@ def finish(run: Optional[RunDir], cfg: Config, prepared: Prepared, trainer: Trai
     state, model = trainer.state, trainer.model
     if state.stop_reason:
         log(state.stop_reason)
+    calibrate(trainer, prepared, log)
     metrics = final_metrics(trainer, prepared)
     card = model_card(cfg, prepared)
     info = run_info(prepared, trainer).to_json()
@@ -56,6 +57,19 @@ def finish(run: Optional[RunDir], cfg: Config, prepared: Prepared, trainer: Trai
         log(warning)
     return TrainResult(run.path if run else None, prepared.task.name, metrics, state.history,
                        model, card, info)
+
+
+def calibrate(trainer: Trainer, prepared: Prepared, log: Log) -> None:
+    """What the task settles on the validation rows once the weights are final (before the
+    metrics and the model card, which then use it)."""
+    data = prepared.validation
+    if data is None or not len(data):
+        return
+    task = prepared.task
+    scores = scores_of(trainer.model, prepared.prep, task, data.x)
+    note = task.calibrate(data.y.cpu().numpy(), scores)
+    if note:
+        log(note)
 
 
 def final_metrics(trainer: Trainer, prepared: Prepared) -> dict[str, Any]:

@@ -119,11 +119,13 @@ class DenseClassifier(ClassifierMixin, DenseEstimator):
         return task.class_probabilities(scores) if task.single_label else scores
 
     def predict(self, X) -> np.ndarray:
-        """The most probable class per row; for multilabel y, a 0/1 row (probability above 0.5)."""
+        """The most probable class per row; for multilabel y, a 0/1 row (probability at the
+        decision threshold or above: 0.5, or the one chosen on validation data)."""
         proba = self.predict_proba(X)
-        if self._task().single_label:
+        task = self._task()
+        if task.single_label:
             return self.classes_[proba.argmax(axis=1)]
-        return (proba > 0.5).astype(np.int64)
+        return task.decode(proba)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

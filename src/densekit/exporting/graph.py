@@ -43,7 +43,7 @@ class ExportGraph(nn.Module):
             # argmax, as Task.decode picks the label (ties go to the first class there too)
             return probabilities.argmax(dim=1), probabilities
         if isinstance(self.task, Multilabel):
-            return (scores >= 0.5).to(torch.int64), scores           # as Multilabel.decode
+            return (scores >= self.task.threshold).to(torch.int64), scores  # as Multilabel.decode
         return (scores,)                                              # regression: label units
 
     def scaled(self, x: torch.Tensor) -> torch.Tensor:

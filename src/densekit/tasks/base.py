@@ -96,6 +96,11 @@ class Task(ABC):
         train = ["train_loss", "train_accuracy"] if self.single_label else ["train_loss"]
         return train + ["val_loss", f"val_{self.main_metric}"]
 
+    def calibrate(self, y: np.ndarray, scores: np.ndarray) -> Optional[str]:
+        """After training, settle what the validation rows decide (a decision threshold); a
+        line for the log, or None when this task has nothing to settle."""
+        return None
+
     def class_counts(self, y: np.ndarray) -> Optional[np.ndarray]:
         """Rows per class (or positives per label) among encoded targets; None for regression."""
         return None
