@@ -263,3 +263,18 @@ def test_a_multilabel_threshold_is_chosen_on_validation_and_used_everywhere(tmp_
     scores = predictor.scores(frame[frame.columns[:20]].head(200))
     assert np.array_equal(predictor.predict(frame[frame.columns[:20]].head(200)),
                           (scores >= threshold).astype(int))
+
+
+def test_serving_reads_text_beside_numbers_and_lets_a_dropped_identifier_come_along(tmp_path):
+    from densekit.serve.schema import Schema
+    from tests.test_text import review_table
+    frame = review_table(200)
+    frame.insert(0, "id", np.arange(len(frame)))
+    frame["year"] = np.arange(len(frame)) % 7 + 2000
+    frame.to_csv(tmp_path / "reviews.csv", index=False)
+    run = densekit.train(data__source=str(tmp_path / "reviews.csv"), data__label="sentiment",
+                         train__epochs=1, out=tmp_path / "run", quiet=True, report=False).run_dir
+    schema = Schema.of(densekit.load(run))
+    assert [(c.name, c.kind) for c in schema.columns] == [("review", "text"), ("year", "number")]
+    rows = schema.by_name([{"id": 7, "review": "a brilliant film", "year": 2001}])
+    assert rows == [["a brilliant film", 2001]]

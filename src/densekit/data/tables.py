@@ -71,7 +71,7 @@ def kind_from_values(series: pd.Series) -> str:
     all_distinct = len(present) >= MIN_ID_ROWS and distinct == len(present)
     if is_numeric(series):
         return "drop" if is_row_number(present) else "numeric"
-    words = present.astype(str).str.split().str.len().mean() if len(present) else 0
+    words = present.astype(str).str.split().str.len().mean()
     if words >= MIN_WORDS_PER_TEXT and distinct > TEXT_DISTINCT_SHARE * len(present):
         return "text"
     return "drop" if all_distinct else "categorical"

@@ -61,8 +61,9 @@ class Schema:
         ignored = frozenset(map(str, label if isinstance(label, list) else [label] if label else []))
         if isinstance(encoder, TextEncoder):
             return cls([Column(encoder.column, "text", nullable=True)], True, ignored)
-        if isinstance(encoder, TableEncoder):
-            return cls([table_column(encoder, c) for c in encoder.columns], True, ignored)
+        if isinstance(encoder, TableEncoder):  # columns it dropped (identifiers) may come along
+            return cls([table_column(encoder, c) for c in encoder.columns], True,
+                       ignored | frozenset(map(str, encoder.dropped)))
         bounds = (0.0, 255.0) if predictor.prep.kind == "image" else None
         return cls([Column(str(n), "number") for n in card.feature_names], False, ignored, bounds)
 
@@ -140,6 +141,8 @@ class Schema:
 
 def table_column(encoder: TableEncoder, name: str) -> Column:
     nullable = name in encoder.fill
+    if name in encoder.texts:
+        return Column(str(name), "text", nullable=True)  # a missing text is an empty one
     if name in encoder.categories:
         return Column(str(name), "category", nullable, list(encoder.categories[name]))
     return Column(str(name), "number", nullable)
