@@ -278,3 +278,8 @@ def test_serving_reads_text_beside_numbers_and_lets_a_dropped_identifier_come_al
     assert [(c.name, c.kind) for c in schema.columns] == [("review", "text"), ("year", "number")]
     rows = schema.by_name([{"id": 7, "review": "a brilliant film", "year": 2001}])
     assert rows == [["a brilliant film", 2001]]
+
+
+def test_data_columns_given_for_data_without_table_columns_is_refused(cli):
+    code, _, err = cli("train", "--data", "iris", "--set", "data.columns.x=drop")
+    assert code == 2 and "data.columns says how to read the columns of a table" in err

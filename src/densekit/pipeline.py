@@ -71,6 +71,7 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
             refuse_missing(part.x, cfg.data.missing, role)  # counted over the whole file
         else:
             check_finite(part.x, dataset.feature_names, role)
+    refuse_unread_columns(dataset, cfg.data)
     kind, reason = ((cfg.data.task, "given") if cfg.data.task
                     else infer_task(dataset.train.y, cfg.model.output))
     dataset = split_holdouts(dataset, cfg, stratify=KINDS[kind].is_classifier)
@@ -88,6 +89,15 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
                 for role, part in dataset.parts().items()}
     return Prepared(dataset, task, reason, prep, resident["train"],
                     resident.get("validation"), resident.get("test"), encoder)
+
+
+def refuse_unread_columns(dataset: Dataset, cfg: DataConfig) -> None:
+    """data.columns names columns of a table; given for anything else it would do nothing."""
+    if cfg.columns and not (dataset.is_mixed_table() and dataset.kind == "table"):
+        raise DensekitError(
+            f"data.columns says how to read the columns of a table (a CSV/TSV/Parquet file or a "
+            f"DataFrame), but {dataset.name} is {dataset.kind} data whose columns are already "
+            "numbers: remove data.columns, or give the data as a table.")
 
 
 def encode_labels(task: Task, part: Part, role: str, reason: str):
