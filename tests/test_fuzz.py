@@ -7,7 +7,6 @@ import io
 import os
 import random
 import shutil
-import string
 import zipfile
 from pathlib import Path
 

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 import yaml
 
 import densekit
-from densekit.rundir.claim import LOCK, MARKER
+from densekit.rundir.claim import MARKER
 from densekit.training.checkpoint import CheckpointFolder
 from tests.conftest import run_subprocess
 from tests.helpers.runs import start, wait_for_checkpoint

@@ -20,7 +20,7 @@ from starlette.routing import Route
 from densekit.errors import DensekitError
 from densekit.logs import library_log
 from densekit.serve.batching import MicroBatcher
-from densekit.serve.inputs import Payload, parse
+from densekit.serve.inputs import parse
 from densekit.serve.metrics import CONTENT_TYPE, Metrics
 from densekit.serve.model import ServedModel
 from densekit.serve.schema import RequestError
