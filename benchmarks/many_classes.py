@@ -142,13 +142,7 @@ def run_one(path: Path, method: str, budget: float, evaluations: int, max_steps:
     generator = torch.Generator().manual_seed(0)
     clock, steps, curve, next_eval = 0.0, 0, [], budget / evaluations
     while clock < budget and steps < max_steps:
-        rows = torch.randint(len(y), (BATCH,), generator=generator)
-        start = time.perf_counter()
-        value = loss(model(x[rows]), y[rows])
-        opt.optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        opt.step()
-        clock += time.perf_counter() - start
+        clock += timed_step(model, loss, opt, x, y, generator)
         steps += 1
         if clock >= next_eval or clock >= budget or steps >= max_steps:
             curve.append((clock, validation_figures(model, vx, vy)["val_loss"]))
@@ -157,6 +151,17 @@ def run_one(path: Path, method: str, budget: float, evaluations: int, max_steps:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 ** 2  # GiB (Linux: KiB)
     return {"method": method, "classes": classes, "steps": steps, "step_s": clock / steps,
             "layer_s": layer, "curve": curve, "peak_gib": peak, **final}
+
+
+def timed_step(model, loss, opt, x: torch.Tensor, y: torch.Tensor, generator: torch.Generator) -> float:
+    """One optimizer step on a random batch; its seconds (drawing the batch off the clock)."""
+    rows = torch.randint(len(y), (BATCH,), generator=generator)
+    start = time.perf_counter()
+    value = loss(model(x[rows]), y[rows])
+    opt.optimizer.zero_grad(set_to_none=True)
+    value.backward()
+    opt.step()
+    return time.perf_counter() - start
 
 
 def run_to_target(path: Path, method: str, budget: float, every: float, target: float) -> dict:
@@ -171,13 +176,7 @@ def run_to_target(path: Path, method: str, budget: float, every: float, target: 
     generator = torch.Generator().manual_seed(0)
     clock, steps, curve, next_eval, started = 0.0, 0, [], every, time.perf_counter()
     while clock < budget:
-        rows = torch.randint(len(y), (BATCH,), generator=generator)
-        start = time.perf_counter()
-        value = loss(model(x[rows]), y[rows])
-        opt.optimizer.zero_grad(set_to_none=True)
-        value.backward()
-        opt.step()
-        clock += time.perf_counter() - start
+        clock += timed_step(model, loss, opt, x, y, generator)
         steps += 1
         if clock >= next_eval or clock >= budget:
             curve.append((clock, steps, validation_figures(model, vx, vy)["val_loss"]))
