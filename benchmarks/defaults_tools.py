@@ -19,11 +19,30 @@ import numpy as np
 import pandas as pd
 from defaults_sets import source_files
 
-PEER_TOOLS = ["sklearn-mlp", "hist-gb", "realmlp-td"]
+PEER_TOOLS = ["sklearn-mlp", "hist-gb", "lightgbm", "realmlp-td", "tabm"]
 TOOLS = ["densekit"] + PEER_TOOLS
 # Not run by default: densekit told how to fill gaps (`--missing median`), to see how its
 # defaults fare on the sets with missing values that it refuses with no flags.
 DENSEKIT_VARIANTS = {"densekit": {}, "densekit-median": {"data__missing": "median"}}
+# The ingredients tried for the defaults, one setting each on top of the defaults of the day:
+# `--tools densekit,densekit-wide` measures one against the defaults (RESULTS.md says what each did).
+INGREDIENTS = {
+    "densekit-wide": {"model__hidden": [256, 256, 256], "model__dropout": 0.15},
+    "densekit-wide-ls": {"model__hidden": [256, 256, 256], "model__dropout": 0.15,
+                         "model__label_smoothing": 0.1},
+    "densekit-wide-ls-pat": {"model__hidden": [256, 256, 256], "model__dropout": 0.15,
+                             "model__label_smoothing": 0.1, "train__early_stopping__patience": 16},
+}
+INGREDIENTS.update({
+    "densekit-2x256": {"model__hidden": [256, 256]},
+    "densekit-512": {"model__hidden": [512]},
+    "densekit-ls": {"model__label_smoothing": 0.1},
+    "densekit-adamw": {"train__optimizer": "adamw", "train__weight_decay": 0.01},
+    "densekit-d0.1": {"model__dropout": 0.1},
+    "densekit-m4": {"model__members": 4},
+    "densekit-m8": {"model__members": 8},
+})
+DENSEKIT_VARIANTS.update(INGREDIENTS)
 TFIDF_WORDS = 10_000     # scikit-learn's MLP reads sparse TF-IDF: the whole vocabulary densekit keeps
 DENSE_WORDS = 1_000      # the tree and RealMLP need dense inputs: the 1,000 most frequent words
 
@@ -136,6 +155,17 @@ def hist_gb(meta: dict, seed: int, x, y):
     return Adapted(meta, model).fit(x, y)
 
 
+def lightgbm(meta: dict, seed: int, x, y):
+    """LightGBM at its defaults (100 trees of 31 leaves), categories native (pandas dtype)."""
+    from lightgbm import LGBMClassifier, LGBMRegressor
+    from sklearn.multioutput import MultiOutputClassifier
+    kind = LGBMRegressor if meta["task"] == "regression" else LGBMClassifier
+    model = kind(random_state=seed, n_jobs=1, verbose=-1)
+    if meta["task"] == "multilabel":
+        model = MultiOutputClassifier(model)
+    return Adapted(meta, model).fit(x, y)
+
+
 # ------------------------------------------------------------------ RealMLP-TD (pytabkit)
 
 
@@ -189,13 +219,22 @@ class Adapted:
 # ------------------------------------------------------------------ the peers' worker
 
 
-PEERS = {"sklearn-mlp": sklearn_mlp, "hist-gb": hist_gb, "realmlp-td": realmlp}
+def tabm(meta: dict, seed: int, x, y):
+    from defaults_tabm import tabm as fit_tabm
+    return fit_tabm(meta, seed, x, y)
+
+
+PEERS = {"sklearn-mlp": sklearn_mlp, "hist-gb": hist_gb, "lightgbm": lightgbm,
+         "realmlp-td": realmlp, "tabm": tabm}
 
 
 # Imported before the clock starts, as densekit is: a library's import time is not training.
 IMPORTS = {"sklearn-mlp": ["sklearn.neural_network", "sklearn.compose", "sklearn.feature_extraction.text"],
            "hist-gb": ["sklearn.ensemble", "sklearn.multioutput", "sklearn.feature_extraction.text"],
-           "realmlp-td": ["torch", "pytabkit", "sklearn.multioutput", "sklearn.feature_extraction.text"]}
+           "lightgbm": ["lightgbm", "sklearn.multioutput", "sklearn.feature_extraction.text"],
+           "realmlp-td": ["torch", "pytabkit", "sklearn.multioutput", "sklearn.feature_extraction.text"],
+           "tabm": ["torch", "tabm", "rtdl_num_embeddings", "sklearn.preprocessing",
+                    "sklearn.feature_extraction.text"]}
 
 
 def run_peer(tool: str, meta: dict, seed: int) -> dict:

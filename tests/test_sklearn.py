@@ -71,6 +71,48 @@ def test_same_weights_and_history_as_the_command_line(iris, tmp_path):
     assert estimator.metrics_["validation"]["accuracy"] == run.metrics["validation"]["accuracy"]
 
 
+def test_no_arguments_give_the_command_lines_defaults_and_weights(iris, tmp_path):
+    """DenseClassifier() is `densekit train` with no flags: the same budget, the same rows
+    held out for early stopping, the same weights."""
+    x, y = iris
+    estimator = DenseClassifier(random_state=7).fit(x, y)
+    run = densekit.train(data__source="iris", data__test_split=0.0, train__seed=7, quiet=True,
+                         report=False, out=str(tmp_path / "cli"))
+    cli_model = densekit.load(run.run_dir).model
+    assert all(torch.equal(a, b) for a, b in zip(weights(cli_model), weights(estimator.model_)))
+    import yaml
+    cli = yaml.safe_load((run.run_dir / "config.yaml").read_text())["train"]
+    mine = estimator.config_["train"]
+    for key in ("batch_size", "epochs", "schedule", "plateau_patience", "gamma", "early_stopping"):
+        assert mine[key] == cli[key], key
+    assert mine["batch_size"] == 16 and mine["schedule"] == "plateau"
+    assert mine["early_stopping"]["patience"] == 20
+
+
+@pytest.mark.parametrize("kind", [DenseClassifier, DenseRegressor])
+def test_constructor_defaults_are_the_configurations(kind):
+    """Each parameter's default is the configuration key's default: one cannot change alone."""
+    from densekit.config import Config
+    defaults = Config.from_dict({}).to_dict()
+    for param, key in kind._parameters.items():
+        section, *rest = key.split(".")
+        value = defaults[section]
+        for part in rest:
+            value = value[part]
+        given = kind().get_params()[param]
+        assert (list(given) if isinstance(given, tuple) else given) == value, param
+
+
+def test_a_gap_in_a_mixed_frame_names_the_parameter_not_a_flag():
+    frame, y = mixed_table()
+    frame.loc[3, "size"] = np.nan
+    with pytest.raises(ValueError, match="missing='mean'") as caught:
+        DenseClassifier(missing="error", epochs=1).fit(frame, y)
+    assert "--set" not in str(caught.value)
+    filled = DenseClassifier(epochs=2, random_state=0).fit(frame, y)  # the default fills gaps
+    assert filled.predict(frame).shape == (len(frame),)
+
+
 def test_fit_writes_no_file_prints_nothing_and_leaves_signal_handlers(iris, tmp_path, monkeypatch, capsys):
     x, y = iris
     monkeypatch.chdir(tmp_path)
@@ -169,7 +211,7 @@ def test_multilabel_indicator_and_several_regression_targets():
 
 def test_partial_fit_keeps_the_classes_and_scaling_of_the_first_call(iris):
     x, y = iris
-    model = DenseClassifier(random_state=0)
+    model = DenseClassifier(batch_size=32, random_state=0)
     model.partial_fit(x[y < 2], y[y < 2], classes=[0, 1, 2])  # the first batch lacks class 2
     assert list(model.classes_) == [0, 1, 2] and model.predict_proba(x).shape == (150, 3)
     scaling = model.card_.preprocessing
@@ -198,7 +240,8 @@ def test_warm_start_continues_from_the_fitted_weights(iris):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (dict(x=np.array([[np.nan, 1.0], [1.0, 2.0]] * 10)), "NaN or infinite.*missing='mean'"),
+    (dict(x=np.array([[np.nan, 1.0], [1.0, 2.0]] * 10), params={"missing": "error"}),
+     "NaN or infinite.*missing='mean'"),
     (dict(y=np.zeros(20, dtype=int)), "only one class"),
     (dict(y=np.array(["a", 1] * 10, dtype=object)), "mixes text and number labels"),
     (dict(y=np.linspace(0, 1, 20)), "Unknown label type"),
@@ -212,6 +255,12 @@ def test_bad_input_raises_value_errors_with_densekit_messages(bad, message):
     y = bad.get("y", np.arange(20) % 2)
     with pytest.raises(ValueError, match=message):
         DenseClassifier(epochs=1, **bad.get("params", {})).fit(x, y)
+
+
+def test_too_few_rows_to_hold_out_validation_rows_names_the_parameters():
+    with pytest.raises(ValueError, match="n_samples=1.*validation_data=.*validation_split=0"):
+        DenseRegressor().fit(np.zeros((1, 2)), np.array([0.5]))
+    assert DenseRegressor(validation_split=0, epochs=1).fit(np.zeros((1, 2)), np.array([0.5])).n_iter_ == 1
 
 
 def test_predict_refuses_another_number_of_features(iris):

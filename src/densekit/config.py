@@ -72,6 +72,7 @@ class DataConfig(Section):
 
 class ModelConfig(Section):
     hidden: list[int] = Field(default_factory=lambda: [128])  # widths; [] is a linear model
+    members: int = Field(1, ge=1, le=64)  # networks packed into one, answering with their mean
     activation: Union[Activation, list[Activation]] = "relu"  # global or one per hidden layer
     dropout: float = Field(0.2, ge=0.0, lt=1.0)               # after each hidden layer
     batch_norm: bool = False                                  # after each hidden Dense
@@ -109,6 +110,17 @@ class ModelConfig(Section):
                 f"activation lists {len(self.activation)} names but hidden has "
                 f"{len(self.hidden)} layers; give one name, or one per hidden layer"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _members_with_plain_layers(self) -> "ModelConfig":
+        # Batch norm would mix the members' statistics; the many-class heads are one network's.
+        if self.members > 1 and self.batch_norm:
+            raise ValueError("model.members above 1 cannot be combined with batch_norm; "
+                             "set members: 1 or batch_norm: false")
+        if self.members > 1 and self.output != "softmax":
+            raise ValueError(f"model.members above 1 cannot be combined with output "
+                             f"{self.output}; set members: 1")
         return self
 
     def activations(self) -> list[str]:

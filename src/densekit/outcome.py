@@ -34,6 +34,7 @@ class TrainResult:
     model: DenseNet
     card: ModelCard           # what prediction needs, as in model.json
     info: dict[str, Any]      # as in run.json
+    config: Optional[Config] = None   # as resolved for training (the budget decided), config.yaml
 
 
 def finish(run: Optional[RunDir], cfg: Config, prepared: Prepared, trainer: Trainer,
@@ -56,7 +57,7 @@ def finish(run: Optional[RunDir], cfg: Config, prepared: Prepared, trainer: Trai
     if warning:
         log(warning)
     return TrainResult(run.path if run else None, prepared.task.name, metrics, state.history,
-                       model, card, info)
+                       model, card, info, cfg)
 
 
 def calibrate(trainer: Trainer, prepared: Prepared, log: Log) -> None:

@@ -62,11 +62,13 @@ class DenseEstimator(BaseEstimator):
 
     def _train(self, X, y, validation_data=None, *, continuing: bool, one_epoch: bool = False,
                classes: Any = None):
-        with sklearn_errors():
+        with sklearn_errors(self._parameters):
             numeric = not is_classifier(self)
             x, y = inputs.training_data(self, X, y, reset=not continuing, y_numeric=numeric)
             targets = self._targets(y, continuing, classes)
             x_val, y_val = inputs.validation_rows(self, validation_data, numeric)
+            if x_val is None and not one_epoch:
+                inputs.check_rows_to_hold_out(self, x.shape[0])
             dataset = dataset_from_memory(x, targets.y, feature_names=self._names(x),
                                           x_validation=x_val, y_validation=y_val)
             cfg = self._config(targets.kind, x.shape[0], x_val is not None, one_epoch, continuing)
@@ -98,9 +100,11 @@ class DenseEstimator(BaseEstimator):
             cfg.data.validation_split = 0.0
             cfg.train.early_stopping.patience = None
             has_validation_data = False
-        # As scikit-learn's MLP does: a batch larger than the data is the whole data.
-        rows = training_rows(rows, cfg.data.validation_split, has_validation_data)
-        cfg.train.batch_size = max(1, min(cfg.train.batch_size, rows))
+        # As scikit-learn's MLP does: a batch larger than the data is the whole data (a batch
+        # left open is chosen from the rows by the training budget, as the command line does).
+        if cfg.train.batch_size is not None:
+            rows = training_rows(rows, cfg.data.validation_split, has_validation_data)
+            cfg.train.batch_size = max(1, min(cfg.train.batch_size, rows))
         return cfg
 
     def _weights_to_continue(self, cfg: Config, continuing: bool) -> Optional[dict]:
@@ -132,7 +136,7 @@ class DenseEstimator(BaseEstimator):
         before = self.history_ if continuing else []
         self.model_ = result.model.cpu().eval()
         self.card_ = result.card
-        self.config_ = cfg.to_dict()
+        self.config_ = (result.config or cfg).to_dict()  # with the budget densekit chose
         self.history_ = before + continued(before, result.history)
         self.n_iter_ = (self.n_iter_ if continuing else 0) + result.info["epochs"]
         self.n_outputs_ = result.card.n_outputs
@@ -150,7 +154,7 @@ class DenseEstimator(BaseEstimator):
         """(rows, outputs) float64 raw scores. Computed in float64 (the weights are float32):
         a row's prediction is then the same alone or in any batch, to far below 1e-7."""
         check_is_fitted(self)
-        with sklearn_errors():
+        with sklearn_errors(self._parameters):
             x = self._encoded(X)
             return forward64(self.model_, Preprocessor.from_json(self.card_.preprocessing), x)
 

@@ -10,10 +10,16 @@ columns are standardised with the training rows' mean and standard deviation; a 
 text, categorical or boolean columns is one-hot encoded as the command line encodes a mixed
 table, and the encoder is saved with the model.
 
-Rows: fit trains on every row of X, as scikit-learn's estimators do, unless
-`validation_split` is above 0 (those rows, stratified for classes, are then scored after
-every epoch and used by early stopping) or fit is given `validation_data=(X_val, y_val)`.
-There is no test split: hold out test rows yourself (train_test_split, cross_val_score).
+With no arguments it trains the network `densekit train` trains on the same rows: the
+training budget chosen from the rows (batch size, epochs, early stopping on the validation
+rows with the best weights kept, the learning rate cut when the validation loss stalls),
+gaps filled with the training median, columns read by their values.
+
+Rows: fit holds out `validation_split` of the rows (0.2, stratified for classes, seeded) to
+score after every epoch and stop early on, as `densekit train` does, unless fit is given
+`validation_data=(X_val, y_val)`; validation_split=0 trains on every row (and, with the
+epochs left open, for the whole budget at a constant rate). There is no test split: hold out
+test rows yourself (train_test_split, cross_val_score).
 """
 
 COMMON = """
@@ -37,24 +43,28 @@ momentum : float, default=0.0
     sgd and rmsprop only.
 weight_decay : float, default=0.0
     Decoupled for adamw, an L2 term for the others.
-batch_size : int, default=32
+batch_size : int or None, default=None
     Rows per step; larger than the training rows, it is all of them (as MLPClassifier does).
-epochs : int, default=20
-    Passes over the training rows.
-schedule : str, default="constant"
-    Learning-rate schedule: constant, step, cosine, one_cycle or plateau.
+    None: chosen from the training rows (16 for under 1,000 rows up to 256 from 100,000).
+epochs : int or None, default=None
+    Passes over the training rows. None: enough for about 10,000 steps (20 to 200), with
+    early stopping when there are validation rows.
+schedule : str, default="auto"
+    Learning-rate schedule: constant, step, cosine, one_cycle or plateau; auto: plateau
+    when densekit chooses the epochs and stops early, else constant.
 clip_norm : float or None, default=None
     Clip gradients to this global norm.
-validation_split : float, default=0.0
+validation_split : float, default=0.2
     Fraction of the rows held out for validation (stratified, seeded); 0 trains on all.
-patience : int or None, default=None
+patience : int, "auto" or None, default="auto"
     Early stopping: evaluations without improvement of `monitor` before training stops
-    (the best weights are restored). Needs validation rows.
+    (the best weights are restored). Needs validation rows. auto: a tenth of the chosen
+    epochs (5 to 20) when densekit chooses the epochs, else off; None: off.
 monitor : str, default="val_loss"
     What early stopping watches (val_loss, val_accuracy, val_mae, train_loss, ...).
-missing : str, default="error"
-    Gaps (NaN) in X: error, or fill them with the training column's mean, median,
-    most_frequent value or zero; the fill is saved with the model.
+missing : str, default="median"
+    Gaps (NaN) in X: fill them with the training column's median, mean, most_frequent
+    value or zero (the fill is saved with the model), or error to refuse them.
 {extra}device : str, default="auto"
     cpu, cuda, or auto (a GPU when PyTorch sees one). The fitted model is kept on the CPU.
 random_state : int, RandomState or None, default=None
@@ -101,7 +111,7 @@ label_smoothing : float, default=0.0
 
 REGRESSOR_EXTRA = """loss : str or None, default=None
     mse (default), mae or huber.
-standardize_target : bool, default=False
+standardize_target : bool, default=True
     Fit z-scored targets (predictions are in the targets' units).
 """
 

@@ -8,6 +8,8 @@ boolean columns is kept as a frame and encoded as the command line encodes a mix
 
 from __future__ import annotations
 
+import math
+import re
 from contextlib import contextmanager
 from typing import Any, Iterator, Optional
 
@@ -29,14 +31,24 @@ class InvalidInput(DensekitError, ValueError):
 
 
 @contextmanager
-def sklearn_errors() -> Iterator[None]:
-    """densekit's errors as ValueErrors, with their messages."""
+def sklearn_errors(parameters: Optional[dict[str, str]] = None) -> Iterator[None]:
+    """densekit's errors as ValueErrors, with their messages; where a message names a
+    command-line setting that is an estimator parameter, it names the parameter instead."""
     try:
         yield
     except DensekitError as err:
         if isinstance(err, ValueError):
             raise
-        raise InvalidInput(str(err)) from None
+        raise InvalidInput(as_parameters(str(err), parameters or {})) from None
+
+
+def as_parameters(message: str, parameters: dict[str, str]) -> str:
+    """'--set data.missing=mean' becomes "missing='mean'" when data.missing is a parameter."""
+    def parameter(match: re.Match) -> str:
+        key, value = match.group(1), match.group(2)
+        names = [p for p, k in parameters.items() if k == key]
+        return f"{names[0]}={value!r}" if names else match.group(0)
+    return re.sub(r"--set ([a-z_.]+)=([A-Za-z0-9_.-]+)", parameter, message)
 
 
 def is_mixed_frame(x: Any) -> bool:
@@ -105,6 +117,17 @@ def check_finite(x, estimator, what: str):
     fill = ("" if gaps_allowed else "; or let the estimator fill gaps (NaN) with "
             "missing='mean' (or 'median', 'most_frequent', 'zero')")
     raise InvalidInput(f"{what} contains {kind}{where}. Fill or drop those rows{fill}.")
+
+
+def check_rows_to_hold_out(estimator, rows: int) -> None:
+    """validation_split of the rows must leave rows on both sides (split.py rounds the
+    held-out part up): said in the estimator's own parameters, with n_samples."""
+    split = estimator.validation_split
+    if split and rows - math.ceil(split * rows) < 1:
+        raise InvalidInput(
+            f"X has n_samples={rows}: too few to hold out validation_split={split:g} of them "
+            "and train on the rest. Give more rows, give validation_data=(X_val, y_val), or "
+            "set validation_split=0 to train on every row.")
 
 
 def feature_names(estimator) -> Optional[list[str]]:

@@ -21,10 +21,10 @@ class DenseRegressor(RegressorMixin, DenseEstimator):
     _parameters = REGRESSOR
 
     def __init__(self, hidden=(128,), activation="relu", dropout=0.2, batch_norm=False, l2=0.0,
-                 optimizer="adam", lr=0.001, momentum=0.0, weight_decay=0.0, batch_size=32,
-                 epochs=20, schedule="constant", clip_norm=None, validation_split=0.0,
-                 patience=None, monitor="val_loss", missing="error", loss=None,
-                 standardize_target=False, device="auto", random_state=None, warm_start=False,
+                 optimizer="adam", lr=0.001, momentum=0.0, weight_decay=0.0, batch_size=None,
+                 epochs=None, schedule="auto", clip_norm=None, validation_split=0.2,
+                 patience="auto", monitor="val_loss", missing="median", loss=None,
+                 standardize_target=True, device="auto", random_state=None, warm_start=False,
                  verbose=False, settings=None):
         self.hidden = hidden
         self.activation = activation

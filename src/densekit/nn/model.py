@@ -12,6 +12,7 @@ from torch import nn
 from densekit.config import ModelConfig
 from densekit.nn.dropout import Dropout
 from densekit.nn.heads import head_parameters, output_layer
+from densekit.nn.packed import MeanOfMembers, PackedLinear
 
 ACTIVATIONS = {
     "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras's LeakyReLU slope
@@ -28,9 +29,10 @@ class DenseNet(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.body = nn.Sequential()
-        width = n_inputs
+        width, members = n_inputs, cfg.members
         for units, activation in zip(cfg.hidden, cfg.activations()):
-            self.body.append(nn.Linear(width, units, bias=cfg.use_bias))
+            self.body.append(nn.Linear(width, units, bias=cfg.use_bias) if members == 1
+                             else PackedLinear(members, width, units, bias=cfg.use_bias))
             if cfg.batch_norm:
                 # Keras's defaults: momentum 0.99 (PyTorch counts 1 - that), epsilon 1e-3.
                 self.body.append(nn.BatchNorm1d(units, momentum=0.01, eps=1e-3))
@@ -38,7 +40,10 @@ class DenseNet(nn.Module):
             if cfg.dropout > 0:
                 self.body.append(Dropout(cfg.dropout))
             width = units
-        self.head = output_layer(width, n_outputs, cfg)   # a Linear but for many classes
+        if members == 1:
+            self.head = output_layer(width, n_outputs, cfg)   # a Linear but for many classes
+        else:   # several packed networks (nn/packed.py): the mean of their scores
+            self.head = MeanOfMembers(PackedLinear(members, width, n_outputs, bias=cfg.use_bias))
         self.activity_penalty: Optional[torch.Tensor] = None
         initialise(self, cfg)
 
@@ -55,12 +60,13 @@ class DenseNet(nn.Module):
             x = layer(x)
             if isinstance(layer, ACTIVATION_TYPES):
                 penalty = penalty + (self.cfg.activity_l1 * x.abs().sum()
-                                     + self.cfg.activity_l2 * x.square().sum()) / len(x)
+                                     + self.cfg.activity_l2 * x.square().sum()) / x.shape[-2]
         self.activity_penalty = penalty
         return self.head(x)
 
-    def dense_layers(self) -> list[nn.Linear]:
-        return [m for m in self.modules() if isinstance(m, nn.Linear)]
+    def dense_layers(self) -> list[nn.Module]:
+        """The Dense layers in order: nn.Linear, or PackedLinear for several members."""
+        return [m for m in self.modules() if isinstance(m, (nn.Linear, PackedLinear))]
 
     def weight_penalty(self) -> torch.Tensor:
         """L1/L2 penalties on kernels and biases, as Keras adds them to the loss."""
@@ -80,11 +86,18 @@ class DenseNet(nn.Module):
     def apply_max_norm(self) -> None:
         # Each unit's incoming weights (a row of the PyTorch weight) are capped at max_norm.
         for layer in self.dense_layers():
-            layer.weight.copy_(torch.renorm(layer.weight, p=2, dim=0, maxnorm=self.cfg.max_norm))
+            rows = layer.weight.view(-1, layer.weight.shape[-1])  # every member's units
+            rows.copy_(torch.renorm(rows, p=2, dim=0, maxnorm=self.cfg.max_norm))
 
 
 def initialise(net: DenseNet, cfg: ModelConfig) -> None:
     for layer in net.dense_layers():
+        if isinstance(layer, PackedLinear):   # each member as its own Dense layer
+            for weight in layer.member_weights():
+                init_tensor(weight, cfg.kernel_initializer)
+            for bias in layer.member_biases():
+                init_tensor(bias, cfg.bias_initializer)
+            continue
         init_tensor(layer.weight, cfg.kernel_initializer)
         if layer.bias is not None:
             init_tensor(layer.bias, cfg.bias_initializer)
@@ -144,15 +157,15 @@ def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
     if image_shape is not None and len(image_shape) > 1:
         add("Flatten", n_inputs, 0, 0)
     width = n_inputs
-    bias = 1 if cfg.use_bias else 0
+    bias, k = (1 if cfg.use_bias else 0), cfg.members   # k packed networks: k times the weights
     for units in cfg.hidden:
-        add("Dense", units, width * units + bias * units, width * units + bias * units)
+        add("Dense", units, k * (width * units + bias * units), k * (width * units + bias * units))
         if cfg.batch_norm:
             add("BatchNormalization", units, 4 * units, 2 * units)  # gamma, beta + 2 moving stats
         if cfg.dropout > 0:
             add("Dropout", units, 0, 0)
         width = units
-    head = head_parameters(width, n_outputs, cfg)
+    head = k * head_parameters(width, n_outputs, cfg)
     add("AdaptiveSoftmax" if cfg.output == "adaptive_softmax" else "Dense", n_outputs, head, head)
     return rows
 

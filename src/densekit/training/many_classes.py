@@ -16,6 +16,7 @@ import torch
 from densekit.config import Config
 from densekit.errors import DensekitError
 from densekit.nn.class_chunks import TopClasses
+from densekit.nn.packed import MeanOfMembers, each_member
 from densekit.nn.heads import AdaptiveHead, SampledHead
 from densekit.nn.model import DenseNet
 from densekit.nn.sampled_output import SampledSoftmaxLoss
@@ -32,6 +33,8 @@ def training_loss(model: DenseNet, task_loss: LossFn, cfg: Config, train_y: torc
     head = model.head
     if isinstance(head, AdaptiveHead):
         return head.loss  # several true classes per row: nn/heads.py spreads the row over them
+    if isinstance(head, MeanOfMembers):
+        return each_member(task_loss, model)  # several packed networks: each on its own loss
     if not isinstance(head, SampledHead):
         return task_loss
     classes, m = head.out_features, cfg.model

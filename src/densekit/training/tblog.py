@@ -65,9 +65,10 @@ class TensorBoardLog:
         for name, tensor in self.model.state_dict().items():
             if tensor.is_floating_point():
                 self.writer.add_histogram(f"weights/{name}", tensor.detach().cpu(), step)
-        first = next(m for m in self.model.modules() if isinstance(m, torch.nn.Linear))
+        first = self.model.dense_layers()[0]
         if self.image_shape and first.in_features == math.prod(self.image_shape[:2]):
-            self.writer.add_images("first_layer_weights", unit_images(first.weight, self.image_shape),
+            weight = first.weight.reshape(-1, first.in_features)  # every member's units
+            self.writer.add_images("first_layer_weights", unit_images(weight, self.image_shape),
                                    step, dataformats="NCHW")
         self.last_snapshot = step
 
