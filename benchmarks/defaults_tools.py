@@ -41,6 +41,10 @@ INGREDIENTS.update({
     "densekit-d0.1": {"model__dropout": 0.1},
     "densekit-m4": {"model__members": 4},
     "densekit-m8": {"model__members": 8},
+    "densekit-emb": {"model__embedding": "periodic"},
+    "densekit-emb-m8": {"model__embedding": "periodic", "model__members": 8},
+    "densekit-pat16": {"train__early_stopping__patience": 16},
+    "densekit-512-pat16": {"model__hidden": [512], "train__early_stopping__patience": 16},
 })
 DENSEKIT_VARIANTS.update(INGREDIENTS)
 TFIDF_WORDS = 10_000     # scikit-learn's MLP reads sparse TF-IDF: the whole vocabulary densekit keeps

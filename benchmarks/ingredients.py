@@ -31,6 +31,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--sets", help="comma-separated; default the sets under 10,000 rows")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--log", type=Path, required=True, help="JSON lines, appended; rows kept on a rerun")
+    parser.add_argument("--record", action="store_true", help="write the summary into benchmarks/RESULTS.md")
     return parser.parse_args()
 
 
@@ -63,27 +64,43 @@ def main() -> None:
                     handle.write(json.dumps(row) + "\n")
                 print(f"  {name:16s} seed {seed} {variant:24s} {row.get('score', float('nan')):.4f}"
                       f"  {row.get('seconds', 0):.1f} s  {row.get('epochs')} epochs", flush=True)
-    summarise(args.log, names, variants)
+    body = summarise(args.log, names, variants)
+    if args.record:
+        from results import record
+        record(HEADING, f"python benchmarks/ingredients.py --variants {args.variants} --seeds {args.seeds}"
+               + (f" --sets {args.sets}" if args.sets else ""), body)
 
 
-def summarise(log: Path, names: list[str], variants: list[str]) -> None:
+HEADING = "Ingredients tried for the defaults (scores only, one process)"
+
+
+def summarise(log: Path, names: list[str], variants: list[str]) -> str:
+    """Per set, each variant's mean score over the seeds; per variant, its mean difference
+    from the first and the median ratio of its training seconds to the first's."""
     rows = [json.loads(line) for line in log.read_text().splitlines()]
-    table: dict = {}
+    scores: dict = {}
+    seconds: dict = {}
     for r in rows:
         if "score" in r:
-            table.setdefault((r["set"], r["tool"]), []).append(r["score"])
-    print("\n| set | " + " | ".join(variants) + " |")
+            scores.setdefault((r["set"], r["tool"]), []).append(r["score"])
+            seconds.setdefault((r["set"], r["tool"]), []).append(r["seconds"])
+    lines = ["| set | " + " | ".join(variants) + " |", "|---|" + "---:|" * len(variants)]
     for name in names:
-        cells = [f"{statistics.fmean(table[(name, v)]):.4f}" if (name, v) in table else "—" for v in variants]
-        print(f"| {name} | " + " | ".join(cells) + " |")
-    base = variants[0]
+        cells = [f"{statistics.fmean(scores[(name, v)]):.4f}" if (name, v) in scores else "—" for v in variants]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    base, notes = variants[0], []
     for v in variants[1:]:
-        diffs = [statistics.fmean(table[(n, v)]) - statistics.fmean(table[(n, base)])
-                 for n in names if (n, v) in table and (n, base) in table]
+        both = [n for n in names if (n, v) in scores and (n, base) in scores]
+        diffs = [statistics.fmean(scores[(n, v)]) - statistics.fmean(scores[(n, base)]) for n in both]
         if diffs:
-            better = sum(d > 0 for d in diffs)
-            print(f"{v} − {base}: mean {statistics.fmean(diffs):+.4f} over {len(diffs)} sets, "
-                  f"better on {better}, worse on {sum(d < 0 for d in diffs)}")
+            slower = statistics.median(statistics.median(seconds[(n, v)]) / statistics.median(seconds[(n, base)])
+                                       for n in both)
+            notes.append(f"- {v} − {base}: mean {statistics.fmean(diffs):+.4f} over {len(diffs)} sets, "
+                         f"better on {sum(d > 0 for d in diffs)}, worse on {sum(d < 0 for d in diffs)}; "
+                         f"training time ×{slower:.2f} (median over sets)")
+    body = "\n".join(notes) + "\n\n" + "\n".join(lines)
+    print("\n" + body)
+    return body
 
 
 if __name__ == "__main__":

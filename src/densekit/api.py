@@ -15,6 +15,7 @@ from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
 from densekit.heldout import named_test_part
 from densekit.logs import Log, console_log
+from densekit.nn.embeddings import embedded_count
 from densekit.nn.model import format_summary, summarise
 from densekit.pipeline import Fitted, prepare
 from densekit.predict import Predictor
@@ -200,7 +201,8 @@ def summary(config: ConfigLike = None, **overrides: Any) -> str:
     cfg = resolve(config, dotted(overrides))
     prepared = prepare(shapes_only(cfg), torch.device("cpu"))
     return format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
-                                    prepared.dataset.image_shape))
+                                    prepared.dataset.image_shape,
+                                    embedded_count(cfg.model, prepared.prep)))
 
 
 def shapes_only(cfg: Config) -> Config:

@@ -73,6 +73,7 @@ class DataConfig(Section):
 class ModelConfig(Section):
     hidden: list[int] = Field(default_factory=lambda: [128])  # widths; [] is a linear model
     members: int = Field(1, ge=1, le=64)  # networks packed into one, answering with their mean
+    embedding: Literal["none", "periodic"] = "none"  # of a table's numeric columns (nn/embeddings.py)
     activation: Union[Activation, list[Activation]] = "relu"  # global or one per hidden layer
     dropout: float = Field(0.2, ge=0.0, lt=1.0)               # after each hidden layer
     batch_norm: bool = False                                  # after each hidden Dense

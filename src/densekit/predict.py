@@ -17,6 +17,7 @@ from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
 from densekit.logs import Log, library_log
+from densekit.nn.embeddings import embedded_columns
 from densekit.nn.model import DenseNet
 from densekit.preprocess import Preprocessor
 from densekit.rundir.card import ModelCard
@@ -65,10 +66,10 @@ class Predictor:
         run = RunDir.open(run_dir)
         card, weights = run.load_model()
         try:
-            model = DenseNet(card.n_inputs, card.n_outputs, ModelConfig(**card.model))
+            cfg, prep = ModelConfig(**card.model), Preprocessor.from_json(card.preprocessing)
+            model = DenseNet(card.n_inputs, card.n_outputs, cfg, embedded_columns(cfg.embedding, prep))
             model.load_state_dict(weights)
-            return cls(model, task_from_json(card.targets),
-                       Preprocessor.from_json(card.preprocessing), card, log)
+            return cls(model, task_from_json(card.targets), prep, card, log)
         except (KeyError, TypeError, ValueError, RuntimeError) as err:
             raise DensekitError(f"{run.file('model.json')} and model.safetensors do not describe "
                                 f"a loadable model ({err}). Were they edited by hand?") from None

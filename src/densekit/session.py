@@ -20,6 +20,7 @@ from densekit.logs import Log
 from densekit.nn import fastpath
 from densekit.nn.class_chunks import CELLS
 from densekit.outcome import TrainResult, finish
+from densekit.nn.embeddings import embedded_columns, embedded_count
 from densekit.nn.model import DenseNet, format_summary, summarise
 from densekit.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
 from densekit.rundir.run import RunDir
@@ -69,7 +70,7 @@ def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
         check_same_run(checkpoint, identity, force)
     describe(prepared, log)
     layers = summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
-                       prepared.dataset.image_shape)
+                       prepared.dataset.image_shape, embedded_count(cfg.model, prepared.prep))
     check_memory(layers, cfg.train.batch_size, evaluated_rows(prepared), strategy.device)
     model = build_model(cfg, prepared).to(strategy.device)
     if initial_weights is not None:
@@ -253,4 +254,5 @@ def evaluated_rows(prepared: Prepared) -> int:
 
 
 def build_model(cfg: Config, prepared: Prepared) -> DenseNet:
-    return DenseNet(model_inputs(prepared), prepared.task.n_outputs, cfg.model)
+    return DenseNet(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
+                    embedded_columns(cfg.model.embedding, prepared.prep))

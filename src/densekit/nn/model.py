@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Sequence
 
 import torch
 from torch import nn
 
 from densekit.config import ModelConfig
 from densekit.nn.dropout import Dropout
+from densekit.nn.embeddings import PeriodicEmbedding, embedded_width
+from densekit.nn.embeddings import parameters_of as embedding_parameters
 from densekit.nn.heads import head_parameters, output_layer
 from densekit.nn.packed import MeanOfMembers, PackedLinear
 
@@ -25,11 +27,16 @@ ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn
 class DenseNet(nn.Module):
     """Fully connected network from a list of widths; returns raw scores (logits)."""
 
-    def __init__(self, n_inputs: int, n_outputs: int, cfg: ModelConfig):
+    def __init__(self, n_inputs: int, n_outputs: int, cfg: ModelConfig,
+                 embedded: Optional[Sequence[bool]] = None):
         super().__init__()
         self.cfg = cfg
+        # embedded: the inputs given periodic embeddings (nn/embeddings.py), None for none.
+        self.embed = PeriodicEmbedding(embedded) if embedded is not None else None
         self.body = nn.Sequential()
         width, members = n_inputs, cfg.members
+        if embedded is not None:
+            width = embedded_width(n_inputs, sum(map(bool, embedded)))
         for units, activation in zip(cfg.hidden, cfg.activations()):
             self.body.append(nn.Linear(width, units, bias=cfg.use_bias) if members == 1
                              else PackedLinear(members, width, units, bias=cfg.use_bias))
@@ -48,9 +55,15 @@ class DenseNet(nn.Module):
         initialise(self, cfg)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (batch, inputs) -> (batch, outputs)
+        if self.embed is not None:
+            x = self.embed(x)                                # (batch, embedded width)
         if self.training and (self.cfg.activity_l1 or self.cfg.activity_l2):
             return self.forward_with_activity_penalty(x)
         return self.head(self.body(x))
+
+    def hidden_features(self, x: torch.Tensor) -> torch.Tensor:  # (batch, inputs) -> (batch, width)
+        """What the output layer reads: for heads that score classes in chunks."""
+        return self.body(x if self.embed is None else self.embed(x))
 
     def forward_with_activity_penalty(self, x: torch.Tensor) -> torch.Tensor:
         # Keras applies activity regularisers to each Dense layer's activated output,
@@ -141,14 +154,14 @@ class LayerRow:
 
 
 def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
-              image_shape: Optional[tuple] = None) -> list[LayerRow]:
+              image_shape: Optional[tuple] = None, embedded: int = 0) -> list[LayerRow]:
     """Layer rows with Keras's names, output shapes and parameter counts."""
     rows: list[LayerRow] = []
     counters: dict[str, int] = {}
 
     def add(kind: str, units: int, params: int, trainable: int) -> None:
-        key = {"BatchNormalization": "batch_normalization",
-               "AdaptiveSoftmax": "adaptive_softmax"}.get(kind, kind.lower())
+        key = {"BatchNormalization": "batch_normalization", "AdaptiveSoftmax": "adaptive_softmax",
+               "PeriodicEmbedding": "periodic_embedding"}.get(kind, kind.lower())
         index = counters.get(key, 0)
         counters[key] = index + 1
         name = key if index == 0 else f"{key}_{index}"
@@ -157,6 +170,9 @@ def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
     if image_shape is not None and len(image_shape) > 1:
         add("Flatten", n_inputs, 0, 0)
     width = n_inputs
+    if embedded:
+        width = embedded_width(n_inputs, embedded)
+        add("PeriodicEmbedding", width, embedding_parameters(embedded), embedding_parameters(embedded))
     bias, k = (1 if cfg.use_bias else 0), cfg.members   # k packed networks: k times the weights
     for units in cfg.hidden:
         add("Dense", units, k * (width * units + bias * units), k * (width * units + bias * units))

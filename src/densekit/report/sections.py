@@ -12,7 +12,9 @@ import numpy as np
 from densekit.config import ModelConfig
 from densekit.errors import DensekitError
 from densekit.logs import library_log
+from densekit.nn.embeddings import embedded_count
 from densekit.nn.model import summarise
+from densekit.preprocess import Preprocessor
 from densekit.report import plots
 from densekit.rundir.evidence import FIRST, load_predictions
 from densekit.rundir.card import ModelCard
@@ -99,8 +101,10 @@ def summary_rows(view: RunView) -> Optional[dict]:
     if not view.card:
         return None
     card = view.card
-    rows = summarise(card.n_inputs, card.n_outputs, ModelConfig(**card.model),
-                     tuple(card.image_shape) if card.image_shape else None)
+    cfg = ModelConfig(**card.model)
+    rows = summarise(card.n_inputs, card.n_outputs, cfg,
+                     tuple(card.image_shape) if card.image_shape else None,
+                     embedded_count(cfg, Preprocessor.from_json(card.preprocessing)))
     total = sum(r.params for r in rows)
     trainable = sum(r.trainable for r in rows)
     return {"rows": rows, "total": total, "trainable": trainable}

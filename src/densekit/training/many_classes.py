@@ -52,7 +52,7 @@ def top_classes(model: DenseNet, prep: Preprocessor, x: torch.Tensor,
     model.eval()
     parts = []
     for start in range(0, len(x), ROWS):
-        hidden = model.body(prep.batch(x[start:start + ROWS]))      # (rows, width)
+        hidden = model.hidden_features(prep.batch(x[start:start + ROWS]))  # (rows, width)
         parts.append(model.head.top_k(hidden, None if y is None else y[start:start + ROWS], k))
     model.train(was_training)
     true = [row_log_p(p.true_log_p, y_part) for p, y_part in zip(parts, y.split(ROWS))] \
