@@ -43,6 +43,7 @@ INGREDIENTS.update({
     "densekit-m8": {"model__members": 8},
     "densekit-emb": {"model__embedding": "periodic"},
     "densekit-emb-m8": {"model__embedding": "periodic", "model__members": 8},
+    "densekit-512-emb": {"model__hidden": [512], "model__embedding": "periodic"},
     "densekit-pat16": {"train__early_stopping__patience": 16},
     "densekit-512-pat16": {"model__hidden": [512], "train__early_stopping__patience": 16},
 })

@@ -67,7 +67,8 @@ def main() -> None:
     body = summarise(args.log, names, variants)
     if args.record:
         from results import record
-        record(HEADING, f"python benchmarks/ingredients.py --variants {args.variants} --seeds {args.seeds}"
+        which = f"sets {args.sets}" if args.sets else "the sets under 10,000 rows"
+        record(f"{HEADING}: {which}", f"python benchmarks/ingredients.py --variants {args.variants} --seeds {args.seeds}"
                + (f" --sets {args.sets}" if args.sets else ""), body)
 
 

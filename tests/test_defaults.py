@@ -283,3 +283,29 @@ def test_serving_reads_text_beside_numbers_and_lets_a_dropped_identifier_come_al
 def test_data_columns_given_for_data_without_table_columns_is_refused(cli):
     code, _, err = cli("train", "--data", "iris", "--set", "data.columns.x=drop")
     assert code == 2 and "data.columns says how to read the columns of a table" in err
+
+
+def test_the_network_is_chosen_from_the_data_and_said(cli, tmp_path):
+    """512 units for a table, 128 for images; periodic embeddings from 10,000 training rows
+    (nn/auto.py); --hidden auto is the default spelled out; a per-layer activation list needs widths."""
+    code, out, err = cli("train", "--data", "iris", "--hidden", "auto", "--epochs", "2",
+                         "--out", tmp_path / "table")
+    assert code == 0, err
+    assert "network: one hidden layer of 512 units for a table" in out
+    card = json.loads((tmp_path / "table" / "model.json").read_text())
+    assert card["model"]["hidden"] == [512] and card["model"]["embedding"] == "none"
+    code, out, _ = cli("train", "--data", "digits", "--epochs", "1", "--out", tmp_path / "image")
+    assert json.loads((tmp_path / "image" / "model.json").read_text())["model"]["hidden"] == [128]
+    code, _, err = cli("train", "--data", "iris", "--activation", "relu,tanh", "--out", tmp_path / "x")
+    assert code == 2 and "give model.hidden" in err
+
+
+def test_large_tables_get_periodic_embeddings_small_ones_do_not():
+    from densekit.config import ModelConfig
+    from densekit.nn.auto import EMBEDDING_ROWS, with_network
+    auto = ModelConfig()
+    assert with_network(auto, "table", EMBEDDING_ROWS).embedding == "periodic"
+    assert with_network(auto, "table", EMBEDDING_ROWS - 1).embedding == "none"
+    assert with_network(auto, "image", 10**6).embedding == "none"
+    chosen = ModelConfig(hidden=[64], embedding="none")
+    assert with_network(chosen, "table", 10**6) == chosen

@@ -9,7 +9,7 @@ from typing import Any, Optional, Union
 
 import torch
 
-from densekit.config import Config, load_config, read_yaml, set_dotted
+from densekit.config import Config, as_written_then, load_config, read_yaml, set_dotted
 from densekit.data import Dataset
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
@@ -17,6 +17,7 @@ from densekit.heldout import named_test_part
 from densekit.logs import Log, console_log
 from densekit.nn.embeddings import embedded_count
 from densekit.nn.model import format_summary, summarise
+from densekit.nn.auto import with_network
 from densekit.pipeline import Fitted, prepare
 from densekit.predict import Predictor
 from densekit.rundir.claim import RunClaim, check_owned, holds_nothing
@@ -158,9 +159,9 @@ def saved_config(run_path: Path, checkpoint) -> dict:
     """The run's config.yaml (a regular file: a FIFO would wait forever), else the checkpoint's."""
     path = run_path / "config.yaml"
     if not path.exists():
-        return checkpoint.meta["config"]
+        return as_written_then(checkpoint.meta["config"])
     open_regular(path).close()
-    return read_yaml(path)
+    return as_written_then(read_yaml(path))
 
 
 def load(run_dir: str | Path, log: Optional[Log] = None) -> Predictor:
@@ -200,9 +201,10 @@ def summary(config: ConfigLike = None, **overrides: Any) -> str:
     """The layer table for a configuration (the data is read to learn input and output sizes)."""
     cfg = resolve(config, dotted(overrides))
     prepared = prepare(shapes_only(cfg), torch.device("cpu"))
-    return format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
+    model = with_network(cfg.model, prepared.prep.kind, len(prepared.train))
+    return format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, model,
                                     prepared.dataset.image_shape,
-                                    embedded_count(cfg.model, prepared.prep)))
+                                    embedded_count(model, prepared.prep)))
 
 
 def shapes_only(cfg: Config) -> Config:

@@ -28,7 +28,7 @@ TRAIN_FLAGS = {
     "--missing": ("data.missing", "gaps in a table: median (default), mean, most_frequent, zero, or error (refuse)"),
     "--validation-split": ("data.validation_split", "fraction held out for validation (0.2)"),
     "--test-split": ("data.test_split", "fraction held out for testing when the data has no test part (0.2)"),
-    "--hidden": ("model.hidden", "hidden layer widths, e.g. 128,64; 'none' for a linear model"),
+    "--hidden": ("model.hidden", "hidden layer widths, e.g. 128,64; 'none' for a linear model; auto: from the data"),
     "--activation": ("model.activation", "relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, linear; or one per layer: relu,tanh"),
     "--dropout": ("model.dropout", "dropout rate after each hidden layer (0.2)"),
     "--loss": ("model.loss", "cross_entropy, binary_cross_entropy, mse, mae, huber (default: by task); "
@@ -213,6 +213,8 @@ def set_value(raw: str) -> Any:
 
 def flag_value(key: str, raw: str) -> Any:
     if key == "model.hidden":
+        if raw.strip().lower() == "auto":
+            return "auto"
         return [] if raw.strip().lower() in ("", "none", "0", "[]") else [w.strip() for w in raw.split(",")]
     if key in ("model.activation", "data.label") and "," in raw:
         return [a.strip() for a in raw.split(",")]

@@ -71,9 +71,12 @@ class DataConfig(Section):
 
 
 class ModelConfig(Section):
-    hidden: list[int] = Field(default_factory=lambda: [128])  # widths; [] is a linear model
+    # Widths; [] is a linear model; auto: chosen from the data (nn/auto.py), one layer of 512
+    # for a table, of 128 for images and bags of words.
+    hidden: Union[list[int], Literal["auto"]] = "auto"
     members: int = Field(1, ge=1, le=64)  # networks packed into one, answering with their mean
-    embedding: Literal["none", "periodic"] = "none"  # of a table's numeric columns (nn/embeddings.py)
+    # Of a table's numeric columns (nn/embeddings.py); auto: periodic from 10,000 training rows.
+    embedding: Literal["auto", "none", "periodic"] = "auto"
     activation: Union[Activation, list[Activation]] = "relu"  # global or one per hidden layer
     dropout: float = Field(0.2, ge=0.0, lt=1.0)               # after each hidden layer
     batch_norm: bool = False                                  # after each hidden Dense
@@ -99,13 +102,16 @@ class ModelConfig(Section):
 
     @field_validator("hidden")
     @classmethod
-    def _positive_widths(cls, widths: list[int]) -> list[int]:
-        if any(w < 1 for w in widths):
+    def _positive_widths(cls, widths):
+        if widths != "auto" and any(w < 1 for w in widths):
             raise ValueError("every hidden width must be a positive integer")
         return widths
 
     @model_validator(mode="after")
     def _activation_per_layer(self) -> "ModelConfig":
+        if isinstance(self.activation, list) and self.hidden == "auto":
+            raise ValueError("an activation per layer needs the layers: give model.hidden "
+                             "(--hidden) with as many widths as activations")
         if isinstance(self.activation, list) and len(self.activation) != len(self.hidden):
             raise ValueError(
                 f"activation lists {len(self.activation)} names but hidden has "
@@ -127,7 +133,14 @@ class ModelConfig(Section):
     def activations(self) -> list[str]:
         if isinstance(self.activation, list):
             return list(self.activation)
-        return [self.activation] * len(self.hidden)
+        return [self.activation] * len(self.widths())
+
+    def widths(self) -> list[int]:
+        """The hidden widths, once the data has decided an automatic choice (nn/auto.py)."""
+        if self.hidden == "auto":
+            raise ValueError("model.hidden is still 'auto': decide it from the data first "
+                             "(densekit.nn.auto.with_network)")
+        return list(self.hidden)
 
 
 class EarlyStopping(Section):
@@ -242,6 +255,21 @@ class Config(Section):
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+
+# Keys added after runs were already being written, with the value that was in effect before
+# they existed: a run written without them resumes as the network it was (their defaults are
+# "auto", which could decide otherwise now).
+ADDED_LATER = {"model": {"members": 1, "embedding": "none"}}
+
+
+def as_written_then(values: dict[str, Any]) -> dict[str, Any]:
+    """A saved configuration with the keys added since it was written set as they were then."""
+    filled = {**values}
+    for section, keys in ADDED_LATER.items():
+        if isinstance(filled.get(section), dict):
+            filled[section] = {**keys, **filled[section]}
+    return filled
 
 
 def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:

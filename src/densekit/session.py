@@ -13,11 +13,11 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
-from densekit.config import Config
+from densekit.config import Config, as_written_then
 from densekit.data import Dataset
 from densekit.errors import DensekitError
 from densekit.logs import Log
-from densekit.nn import fastpath
+from densekit.nn import auto, fastpath
 from densekit.nn.class_chunks import CELLS
 from densekit.outcome import TrainResult, finish
 from densekit.nn.embeddings import embedded_columns, embedded_count
@@ -120,11 +120,17 @@ def with_resolved_shards(cfg: Config, strategy: SingleProcess) -> Config:
 
 def with_budget(cfg: Config, prepared: Prepared, log: Log) -> Config:
     """The batch size, epochs, early stopping and schedule the user left open, decided for
-    the training rows (training/budget.py) and said in one line."""
+    the training rows (training/budget.py), and the hidden widths for the kind of input
+    (nn/auto.py), each said in one line."""
     decided, reason = choose_budget(cfg.train, len(prepared.train), prepared.validation is not None)
     if reason:
         log(reason)
-    return cfg.model_copy(update={"train": decided})
+    kind = prepared.prep.kind
+    model = auto.with_network(cfg.model, kind, len(prepared.train))
+    network = auto.describe(cfg.model, model, kind)
+    if network:
+        log(network)
+    return cfg.model_copy(update={"train": decided, "model": model})
 
 
 def open_run(run: RunDir, cfg: Config, history: list[dict]) -> None:
@@ -189,7 +195,7 @@ def resume_checkpoint(run_path: Path, log: Log) -> Checkpoint:
 
 def check_same_run(checkpoint: Checkpoint, identity: dict[str, Any], force: bool) -> None:
     """Refuse to continue a run with other settings or other data, unless forced."""
-    changes = config_differences(checkpoint.meta["config"], identity["config"])
+    changes = config_differences(as_written_then(checkpoint.meta["config"]), identity["config"])
     if checkpoint.meta["data_sha256"] != identity["data_sha256"]:
         changes.append("the training data (its SHA-256 differs)")
     if changes and not force:

@@ -20,6 +20,7 @@ from densekit.api import train_in_memory
 from densekit.config import Config
 from densekit.data import dataset_from_memory
 from densekit.logs import console_log
+from densekit.nn.auto import EMBEDDING_ROWS, with_network
 from densekit.outcome import TrainResult
 from densekit.pipeline import Fitted
 from densekit.predict import Predictor, saved_encoder
@@ -110,7 +111,10 @@ class DenseEstimator(BaseEstimator):
     def _weights_to_continue(self, cfg: Config, continuing: bool) -> Optional[dict]:
         if not continuing:
             return None
-        before, now = self.card_.model, cfg.model.model_dump(mode="json")
+        # "auto" decides as it did for the fitted network (continued rows may be fewer).
+        rows = EMBEDDING_ROWS if self.card_.model.get("embedding") == "periodic" else 0
+        model = with_network(cfg.model, self.card_.preprocessing.get("kind", "table"), rows)
+        before, now = self.card_.model, model.model_dump(mode="json")
         changed = [k for k in ARCHITECTURE if before.get(k) != now.get(k)]
         if changed:
             raise InvalidInput(

@@ -25,8 +25,9 @@ test rows yourself (train_test_split, cross_val_score).
 COMMON = """
 Parameters
 ----------
-hidden : tuple of int, default=(128,)
-    Widths of the hidden layers; () is a linear model.
+hidden : tuple of int or "auto", default="auto"
+    Widths of the hidden layers; () is a linear model. auto: one layer of 512 units for a
+    table (numeric columns or a DataFrame), of 128 for a bag of words (sparse X).
 activation : str or tuple of str, default="relu"
     relu, leaky_relu, elu, selu, gelu, tanh, sigmoid or linear; one, or one per layer.
 dropout : float, default=0.2

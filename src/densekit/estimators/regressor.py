@@ -20,7 +20,7 @@ class DenseRegressor(RegressorMixin, DenseEstimator):
 
     _parameters = REGRESSOR
 
-    def __init__(self, hidden=(128,), activation="relu", dropout=0.2, batch_norm=False, l2=0.0,
+    def __init__(self, hidden="auto", activation="relu", dropout=0.2, batch_norm=False, l2=0.0,
                  optimizer="adam", lr=0.001, momentum=0.0, weight_decay=0.0, batch_size=None,
                  epochs=None, schedule="auto", clip_norm=None, validation_split=0.2,
                  patience="auto", monitor="val_loss", missing="median", loss=None,

@@ -37,7 +37,7 @@ class DenseNet(nn.Module):
         width, members = n_inputs, cfg.members
         if embedded is not None:
             width = embedded_width(n_inputs, sum(map(bool, embedded)))
-        for units, activation in zip(cfg.hidden, cfg.activations()):
+        for units, activation in zip(cfg.widths(), cfg.activations()):
             self.body.append(nn.Linear(width, units, bias=cfg.use_bias) if members == 1
                              else PackedLinear(members, width, units, bias=cfg.use_bias))
             if cfg.batch_norm:
@@ -174,7 +174,7 @@ def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
         width = embedded_width(n_inputs, embedded)
         add("PeriodicEmbedding", width, embedding_parameters(embedded), embedding_parameters(embedded))
     bias, k = (1 if cfg.use_bias else 0), cfg.members   # k packed networks: k times the weights
-    for units in cfg.hidden:
+    for units in cfg.widths():
         add("Dense", units, k * (width * units + bias * units), k * (width * units + bias * units))
         if cfg.batch_norm:
             add("BatchNormalization", units, 4 * units, 2 * units)  # gamma, beta + 2 moving stats
