@@ -24,16 +24,16 @@ TOOLS = ["densekit"] + PEER_TOOLS
 # Not run by default: densekit told how to fill gaps (`--missing median`), to see how its
 # defaults fare on the sets with missing values that it refuses with no flags.
 DENSEKIT_VARIANTS = {"densekit": {}, "densekit-median": {"data__missing": "median"}}
-# The ingredients tried for the defaults, one setting each on top of the defaults of the day:
-# `--tools densekit,densekit-wide` measures one against the defaults (RESULTS.md says what each did).
-INGREDIENTS = {
+# The ingredients tried for the defaults, one setting each on top of the network of 0b14b92
+# (one layer of 128, no embeddings: BEFORE, pinned so that a rerun measures the same thing);
+# benchmarks/ingredients.py screens them, RESULTS.md says what each did.
+BEFORE = {"model__hidden": [128], "model__embedding": "none"}
+INGREDIENTS = {name: {**BEFORE, **setting} for name, setting in {
     "densekit-wide": {"model__hidden": [256, 256, 256], "model__dropout": 0.15},
     "densekit-wide-ls": {"model__hidden": [256, 256, 256], "model__dropout": 0.15,
                          "model__label_smoothing": 0.1},
     "densekit-wide-ls-pat": {"model__hidden": [256, 256, 256], "model__dropout": 0.15,
                              "model__label_smoothing": 0.1, "train__early_stopping__patience": 16},
-}
-INGREDIENTS.update({
     "densekit-2x256": {"model__hidden": [256, 256]},
     "densekit-512": {"model__hidden": [512]},
     "densekit-ls": {"model__label_smoothing": 0.1},
@@ -46,7 +46,7 @@ INGREDIENTS.update({
     "densekit-512-emb": {"model__hidden": [512], "model__embedding": "periodic"},
     "densekit-pat16": {"train__early_stopping__patience": 16},
     "densekit-512-pat16": {"model__hidden": [512], "train__early_stopping__patience": 16},
-})
+}.items()}
 DENSEKIT_VARIANTS.update(INGREDIENTS)
 TFIDF_WORDS = 10_000     # scikit-learn's MLP reads sparse TF-IDF: the whole vocabulary densekit keeps
 DENSE_WORDS = 1_000      # the tree and RealMLP need dense inputs: the 1,000 most frequent words

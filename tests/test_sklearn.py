@@ -268,3 +268,15 @@ def test_predict_refuses_another_number_of_features(iris):
     model = DenseRegressor(epochs=1).fit(x[:, :3], x[:, 3])
     with pytest.raises(ValueError, match="X has 2 features, but DenseRegressor is expecting 3"):
         model.predict(x[:, :2])
+
+
+def test_continued_training_keeps_the_network_auto_chose_for_the_first_fit():
+    """10,000 rows give periodic embeddings; a later partial_fit on 100 rows continues that
+    network instead of building one without them."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(10_000, 3))
+    y = x[:, 0] + np.sin(3 * x[:, 1])
+    model = DenseRegressor(epochs=1, validation_split=0, random_state=0).fit(x, y)
+    assert model.card_.model["embedding"] == "periodic" and model.card_.model["hidden"] == [512]
+    model.partial_fit(x[:100], y[:100])
+    assert model.n_iter_ == 2 and model.card_.model["embedding"] == "periodic"

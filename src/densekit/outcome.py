@@ -34,7 +34,7 @@ class TrainResult:
     model: DenseNet
     card: ModelCard           # what prediction needs, as in model.json
     info: dict[str, Any]      # as in run.json
-    config: Optional[Config] = None   # as resolved for training (the budget decided), config.yaml
+    config: Config            # as resolved for training (budget and network decided), config.yaml
 
 
 def finish(run: Optional[RunDir], cfg: Config, prepared: Prepared, trainer: Trainer,

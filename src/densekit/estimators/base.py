@@ -20,7 +20,7 @@ from densekit.api import train_in_memory
 from densekit.config import Config
 from densekit.data import dataset_from_memory
 from densekit.logs import console_log
-from densekit.nn.auto import EMBEDDING_ROWS, with_network
+from densekit.nn.auto import AUTO_KEYS
 from densekit.outcome import TrainResult
 from densekit.pipeline import Fitted
 from densekit.predict import Predictor, saved_encoder
@@ -96,6 +96,9 @@ class DenseEstimator(BaseEstimator):
         if continuing and isinstance(self.random_state, numbers.Integral):
             seed = (seed + self._trainings) % (MAX_SEED + 1)  # new sample orders each time
         cfg = build_config(self.get_params(), self._parameters, kind, self.settings, seed)
+        if continuing:  # what "auto" chose for the fitted network stays: its weights fit it
+            fitted = {k: self.card_.model[k] for k in AUTO_KEYS if getattr(cfg.model, k) == "auto"}
+            cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update=fitted)})
         if one_epoch:  # partial_fit: one pass over the rows given, all of them
             cfg.train.steps, cfg.train.epochs = None, 1
             cfg.data.validation_split = 0.0
@@ -111,10 +114,7 @@ class DenseEstimator(BaseEstimator):
     def _weights_to_continue(self, cfg: Config, continuing: bool) -> Optional[dict]:
         if not continuing:
             return None
-        # "auto" decides as it did for the fitted network (continued rows may be fewer).
-        rows = EMBEDDING_ROWS if self.card_.model.get("embedding") == "periodic" else 0
-        model = with_network(cfg.model, self.card_.preprocessing.get("kind", "table"), rows)
-        before, now = self.card_.model, model.model_dump(mode="json")
+        before, now = self.card_.model, cfg.model.model_dump(mode="json")
         changed = [k for k in ARCHITECTURE if before.get(k) != now.get(k)]
         if changed:
             raise InvalidInput(
@@ -140,7 +140,7 @@ class DenseEstimator(BaseEstimator):
         before = self.history_ if continuing else []
         self.model_ = result.model.cpu().eval()
         self.card_ = result.card
-        self.config_ = (result.config or cfg).to_dict()  # with the budget densekit chose
+        self.config_ = result.config.to_dict()  # with the budget and network densekit chose
         self.history_ = before + continued(before, result.history)
         self.n_iter_ = (self.n_iter_ if continuing else 0) + result.info["epochs"]
         self.n_outputs_ = result.card.n_outputs

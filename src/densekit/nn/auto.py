@@ -18,6 +18,7 @@ from __future__ import annotations
 
 TABLE_WIDTH, WIDE_INPUT_WIDTH = 512, 128
 EMBEDDING_ROWS = 10_000
+AUTO_KEYS = ("hidden", "embedding")   # the model keys decided here when left at "auto"
 
 
 def widths_for(kind: str) -> list[int]:

@@ -29,8 +29,8 @@ def supports(model: DenseNet) -> bool:
     """A plain stack: no batch norm, no penalties, activations the backward pass knows.
     (The loss is the task's to vouch for: Task.fast_output.)"""
     c = model.cfg
-    return (c.members == 1 and model.embed is None and not c.batch_norm and not model.has_weight_penalty()
-            and not (c.activity_l1 or c.activity_l2)
+    return (c.members == 1 and model.embed is None and not c.batch_norm
+            and not model.has_weight_penalty() and not (c.activity_l1 or c.activity_l2)
             and all(a in ACTIVATIONS for a in c.activations()))
 
 
