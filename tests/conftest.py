@@ -6,11 +6,11 @@ import pytest
 
 from densekit.cli import main
 from tests.helpers.publisher import Server
+from tests.helpers.ci import pytest_runtest_makereport  # noqa: F401 (a hook)
 from densekit.data.named import data_folders
 
 FASHION_AVAILABLE = any((f / "train-images-idx3-ubyte.gz").exists() for f in data_folders("fashion-mnist"))
 needs_fashion = pytest.mark.skipif(not FASHION_AVAILABLE, reason="Fashion-MNIST files not installed")
-
 
 @pytest.fixture
 def cli(capsys):
