@@ -33,7 +33,8 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
     context = {
         "title": f"densekit report — {run.name}", "run_name": run.name, "generated": now(),
         "resume_command": resume_command(run),
-        "missing": [name for name in RUN_FILES if not (run / name).exists()],
+        "missing": missing_files(run),
+        "no_predictions": not (run / "predictions.npz").exists(),
         "damaged": view.damaged,
         "info": view.info, "config_text": view.config_text,
         "summary": sections.summary_rows(view), "balance": sections.class_balance(view),
@@ -50,6 +51,13 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
     }
     atomic_write(path, TEMPLATES.get_template("report.html.j2").render(**context).encode())
     return path
+
+
+def missing_files(run: Path) -> list[str]:
+    """The files an ended training run writes that this one lacks. A finished model saved
+    without held-out predictions (an estimator's save) is complete: it has none to keep."""
+    missing = [name for name in RUN_FILES if not (run / name).exists()]
+    return [] if missing == ["predictions.npz"] else missing
 
 
 def build_comparison(run_dirs: list[str | Path], output: str | Path, overwrite: bool = False) -> Path:
