@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from densekit.errors import DensekitError
+from densekit.extras import require
 
 TEXT_TABLES = {".csv", ".tsv", ".txt"}
 DELIMITERS = ",;\t|"   # the separators spreadsheets and databases write
@@ -58,11 +59,7 @@ def id_column(path: Path, column: str, features: list[str]) -> pd.Series:
 
 
 def read_parquet(path: Path) -> pd.DataFrame:
-    try:
-        import pyarrow  # noqa: F401  (pandas's Parquet engine; an optional dependency)
-    except ImportError:
-        raise DensekitError(f"Reading {path} needs the pyarrow package: pip install "
-                            "'densekit[parquet]' (or pip install pyarrow).") from None
+    require("pyarrow", "parquet", f"Reading {path}")  # pandas's Parquet engine
     try:
         frame = pd.read_parquet(path)
     except OSError as err:

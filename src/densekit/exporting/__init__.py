@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Optional
 
 from densekit.errors import DensekitError
+from densekit.extras import not_importable, require
 from densekit.outputs import check_output
 from densekit.predict import Predictor
 from densekit.rundir.files import atomic_write
@@ -21,6 +22,7 @@ from densekit.version import __version__
 
 FORMATS = ("onnx",)
 ENCODER_FORMAT = "densekit-encoder"
+EXPORTING = "Exporting a model to ONNX"  # what needs the export extra, in its message
 
 
 @dataclass
@@ -66,10 +68,14 @@ def refuse_many_classes(predictor: Predictor) -> None:
 
 
 def onnx_model(predictor: Predictor, encoder_path: Optional[Path]) -> bytes:
+    require(("onnx", "onnxscript"), "export", EXPORTING)  # PyTorch's exporter runs on both
     from densekit.exporting.graph import ExportGraph
     from densekit.exporting.onnxfile import add_label_output, finish, set_metadata, trace
     graph = ExportGraph(predictor.model, predictor.prep, predictor.task)
-    proto = trace(graph, predictor.card.n_inputs)
+    try:
+        proto = trace(graph, predictor.card.n_inputs)
+    except ImportError as err:  # onnx and onnxscript import, but something the exporter needs does not
+        raise not_importable({err.name or "onnxscript": err}, "export", EXPORTING) from None
     if "label_index" in graph.output_names:
         add_label_output(proto, predictor.task.classes)
     set_metadata(proto, metadata(predictor, encoder_path))

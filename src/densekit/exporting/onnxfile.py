@@ -14,7 +14,6 @@ import onnx
 import torch
 from onnx import helper, numpy_helper
 
-from densekit.errors import DensekitError
 from densekit.exporting.graph import ExportGraph
 
 # Opset 18 (ONNX 1.13, onnxruntime 1.14 and later): every operator a dense network needs, and
@@ -29,15 +28,11 @@ def trace(graph: ExportGraph, n_inputs: int, opset: int = OPSET) -> onnx.ModelPr
     it is PyTorch's default since 2.9, while the TorchScript exporter is deprecated."""
     example = torch.zeros(2, n_inputs)  # 2, not 1: torch.export specialises sizes 0 and 1
     batch = torch.export.Dim("batch")
-    try:
-        with quiet_exporter():
-            program = torch.onnx.export(
-                graph, (example,), dynamo=True, input_names=[INPUT],
-                output_names=graph.output_names, dynamic_shapes=({0: batch},),
-                opset_version=opset, external_data=False, optimize=True, verbose=False)
-    except ImportError as err:
-        raise DensekitError(f"ONNX export needs onnx and onnxscript ({err}). Install them with "
-                            "pip install 'densekit[export]'.") from None
+    with quiet_exporter():
+        program = torch.onnx.export(
+            graph, (example,), dynamo=True, input_names=[INPUT],
+            output_names=graph.output_names, dynamic_shapes=({0: batch},),
+            opset_version=opset, external_data=False, optimize=True, verbose=False)
     return program.model_proto
 
 

@@ -8,19 +8,15 @@ import os
 import signal
 from typing import Optional
 
-from densekit.errors import DensekitError
+from densekit.extras import require
 from densekit.serve.settings import SETTINGS_ENV, ServeSettings
 
 __all__ = ["ServeSettings", "serve", "app_from_env"]
 
 
 def serve(settings: ServeSettings, log=print) -> Optional[int]:
-    try:
-        import uvicorn
-        from densekit.serve.app import create_app
-    except ImportError as err:
-        raise DensekitError(f"densekit serve needs the serve extra ({err}): "
-                            "pip install 'densekit[serve]'.") from None
+    uvicorn = require(("uvicorn", "starlette", "prometheus_client"), "serve", "densekit serve")
+    from densekit.serve.app import create_app
     options = dict(host=settings.host, port=settings.port, log_level="warning", access_log=False,
                    timeout_graceful_shutdown=settings.graceful_s, server_header=False)
     if settings.workers == 1:

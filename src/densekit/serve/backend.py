@@ -11,10 +11,12 @@ import numpy as np
 import torch
 
 from densekit.errors import DensekitError
+from densekit.extras import MissingExtra, require
 from densekit.logs import Log
 from densekit.predict import Predictor
 
 BACKENDS = ("auto", "onnx", "torch")
+ONNX_RUNTIME = "--backend onnx (ONNX Runtime)"  # what needs the export extra, in its message
 
 
 class TorchScores:
@@ -38,7 +40,7 @@ class OnnxScores:
     name = "onnx"
 
     def __init__(self, predictor: Predictor, model: bytes):
-        import onnxruntime as ort
+        ort = require("onnxruntime", "export", ONNX_RUNTIME)
         options = ort.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -66,13 +68,13 @@ def make_backend(predictor: Predictor, run_dir: Path, choice: str, onnx_file: Op
                 "to ONNX. Serve it with --backend torch (what --backend auto picks for it).")
         return TorchScores(predictor)
     try:
+        require("onnxruntime", "export", ONNX_RUNTIME)  # before an export in memory, seconds of work
         return OnnxScores(predictor, onnx_bytes(predictor, run_dir, onnx_file, log))
-    except ImportError as err:
+    except MissingExtra as err:
         if choice == "onnx":
-            raise DensekitError(f"--backend onnx needs onnxruntime, onnx and onnxscript ({err}): "
-                                "pip install 'densekit[export]'.") from None
-        log(f"note: serving with PyTorch ({err}; pip install 'densekit[export]' for ONNX Runtime, "
-            "faster at every batch size measured).")
+            raise
+        log(f"note: serving with PyTorch ({' and '.join(err.modules)} missing; pip install "
+            f"'densekit[{err.extra}]' for ONNX Runtime, faster at every batch size measured).")
         return TorchScores(predictor)
 
 
@@ -93,6 +95,6 @@ def onnx_bytes(predictor: Predictor, run_dir: Path, given: Optional[Path], log: 
 
 
 def same_weights(model: bytes, sha256: str) -> bool:
-    import onnx
+    onnx = require("onnx", "export", ONNX_RUNTIME)
     props = {p.key: p.value for p in onnx.load_from_string(model).metadata_props}
     return bool(sha256) and props.get("weights_sha256") == sha256

@@ -24,13 +24,23 @@ def classification_metrics(truth: np.ndarray, pred: np.ndarray, proba: np.ndarra
                  for name, p, r, f, s in zip(class_names, precision, recall, f1, support)}
     return {
         "accuracy": float(skm.accuracy_score(truth, pred)),
-        "log_loss": float(skm.log_loss(truth, np.clip(proba, 1e-7, 1.0), labels=labels)),
+        "log_loss": float(skm.log_loss(truth, rows_summing_to_one(proba), labels=labels)),
         "precision_macro": float(precision.mean()),
         "recall_macro": float(recall.mean()),
         "f1_macro": float(f1.mean()),
         "per_class": per_class,
         "confusion_matrix": skm.confusion_matrix(truth, pred, labels=labels).tolist(),
     }
+
+
+def rows_summing_to_one(proba: np.ndarray) -> np.ndarray:
+    """float64 rows that sum to one, divided by their sums, for scikit-learn's log loss, which
+    warns when a row misses 1 by more than sqrt(eps) of its dtype. float32 rows: the clip away
+    from 0 (a finite loss where p = 0, as tasks/many_classes.py computes it) adds up to
+    classes × 1e-7, beyond 3.5e-4 from about 3,500 classes; float32 rows upcast: their
+    rounding (2e-7) alone is beyond float64's 1.5e-8."""
+    clipped = np.clip(proba.astype(np.float64), 1e-7, 1.0)
+    return clipped / clipped.sum(axis=1, keepdims=True)
 
 
 def regression_metrics(y: np.ndarray, values: np.ndarray) -> dict[str, Any]:
