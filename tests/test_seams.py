@@ -21,7 +21,7 @@ from densekit.tasks import KINDS, Binary, Multiclass, Multilabel, Regression, bu
 
 FIXTURE = Path(__file__).parent / "fixtures" / "digits-v1"   # written by densekit before the seams
 SOURCE = Path(densekit.__file__).parent
-TASK_NAMES = {"binary", "multiclass", "multilabel", "regression"}
+TASK_NAMES = set(KINDS)  # every kind, many_classes and many_labels included
 
 
 # The fixture was written on another machine: matrix kernels may round the last bit of a
@@ -149,22 +149,57 @@ def test_each_kind_of_problem_is_a_task_type_that_saves_and_reads_back(labels, k
     task, _ = build_task(labels, None, None, None, None, False)
     assert type(task) is kind and KINDS[task.name] is kind
     assert densekit.tasks.task_from_json(json.loads(json.dumps(task.to_json()))) == task
-    out = torch.zeros(len(labels), task.n_outputs)
-    scores = task.probabilities(out).numpy()
-    assert len(task.decode(scores)) == len(labels)
-    assert task.main_metric in task.full_metrics(task.to_label_units(task.encode(labels, "t")), scores)
+    # A network sure of the right answer: decoding gives back the labels, the metric is perfect.
+    scores = task.probabilities(sure_logits(task, task.encode(labels, "t"))).numpy()
+    np.testing.assert_allclose(np.asarray(task.decode(scores), dtype=float).reshape(labels.shape),
+                               labels, rtol=1e-6)
+    figures = task.full_metrics(task.to_label_units(task.encode(labels, "t")), scores)
+    assert figures[task.main_metric] == pytest.approx(0.0 if task.main_metric == "mae" else 1.0,
+                                                      abs=1e-6)
 
 
-def task_name_comparisons(path: Path) -> list[str]:
-    """`x == "binary"`, `x in ("binary", …)` and the like: deciding by a task's name."""
+def sure_logits(task, encoded: np.ndarray) -> torch.Tensor:
+    """The raw outputs of a network certain of the encoded targets."""
+    z = torch.from_numpy(encoded)
+    if isinstance(task, Regression):
+        return z
+    if isinstance(task, Multiclass):
+        return 20.0 * torch.nn.functional.one_hot(z, task.n_outputs).float()
+    return 20.0 * (2 * z.reshape(len(z), task.n_outputs) - 1)
+
+
+def task_name_comparisons(path: Path, root: Path = SOURCE) -> list[str]:
+    """Deciding by a task's name: `x == "binary"`, `x in ("binary", …)`, `case "binary":` and a
+    dispatch table keyed by task names only (`{"binary": …, "regression": …}`; a mapping that
+    merely has one such key among others, like the report's sections, is not one)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Compare):
-            for side in [node.left, *node.comparators]:
-                for const in ast.walk(side):
-                    if isinstance(const, ast.Constant) and const.value in TASK_NAMES:
-                        found.append(f"{path.relative_to(SOURCE)}:{node.lineno}")
+            named = any(is_task_name(c) for side in [node.left, *node.comparators]
+                        for c in ast.walk(side))
+        elif isinstance(node, ast.MatchValue):
+            named = is_task_name(node.value)
+        elif isinstance(node, ast.Dict):
+            named = len(node.keys) >= 2 and all(is_task_name(key) for key in node.keys)
+        else:
+            continue
+        if named:
+            found.append(f"{path.relative_to(root)}:{node.lineno}")
     return found
+
+
+def is_task_name(node) -> bool:
+    return isinstance(node, ast.Constant) and node.value in TASK_NAMES
+
+
+def test_the_name_check_sees_each_way_of_deciding_by_a_name(tmp_path):
+    lines = ['if task == "many_classes": pass', 'ok = name in ("many_labels", "x")',
+             'match name:\n    case "regression": pass', 'pick = {"binary": 1, "many_labels": 2}[name]',
+             'sections = {"hidden": 1, "regression": 2}']
+    for number, line in enumerate(lines):
+        (tmp_path / f"m{number}.py").write_text(line + "\n")
+    found = [len(task_name_comparisons(tmp_path / f"m{n}.py", tmp_path)) for n in range(5)]
+    assert found == [1, 1, 1, 1, 0]
 
 
 def test_outside_tasks_no_code_decides_by_a_task_name():
