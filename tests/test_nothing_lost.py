@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -68,16 +69,34 @@ def test_a_second_train_into_a_running_folder_names_the_first(tmp_path):
 @pytest.mark.slow
 def test_two_trains_started_together_one_wins(tmp_path):
     run = tmp_path / "run"
-    args = ["train", "--data", "iris", "--hidden", "8", "--epochs", "40", "--out", run, "-q"]
+    args = ["train", *LONG, "--set", "train.tensorboard=true", "--out", run]
     procs = [start(*args, "--seed", seed) for seed in (1, 2)]
-    results = [p.communicate(timeout=300) + (p.returncode,) for p in procs]
-    assert sorted(r[2] for r in results) == [0, 2], results
-    winner = next(i for i, r in enumerate(results) if r[2] == 0)
-    loser = results[1 - winner]
-    assert "Traceback" not in loser[1] and str(run) in loser[1]
-    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["seed"] == winner + 1
-    assert len(history(run)) == 40
+    try:
+        first_done = wait_for_either(procs)
+        winner = procs[1 - first_done]
+        # Proof that they raced: the loser was refused while the winner was still training.
+        assert winner.poll() is None, "the two runs did not overlap"
+        _, err = procs[first_done].communicate(timeout=60)
+        assert procs[first_done].returncode == 2, err
+        assert "Traceback" not in err and str(run) in err and f"pid {winner.pid}" in err, err
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                stop(proc)
+    assert winner.returncode == 130  # stopped by the test, checkpoint saved
+    assert yaml.safe_load((run / "config.yaml").read_text())["train"]["seed"] == 2 - first_done
     assert len(list((run / "tensorboard").iterdir())) == 1  # one event file, not two
+
+
+def wait_for_either(procs: list[subprocess.Popen], timeout: float = 300) -> int:
+    """The index of the first process to end."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for index, proc in enumerate(procs):
+            if proc.poll() is not None:
+                return index
+        time.sleep(0.05)
+    raise AssertionError(f"neither process ended in {timeout} s")
 
 
 @pytest.mark.slow
