@@ -1,5 +1,6 @@
 """Runs in a child process, as a user starts them, and their files compared."""
 
+import json
 import subprocess
 import sys
 import time
@@ -45,6 +46,16 @@ def assert_same_weights(a: Path, b: Path) -> None:
     assert wa.keys() == wb.keys()
     for key in wa:
         assert wa[key].equal(wb[key]), f"{key} differs"
+
+
+def history_without_times(run: Path) -> list[dict]:
+    """history.jsonl's records less their wall-clock seconds (the one field a resume may change)."""
+    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line]
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in records]
+
+
+def assert_same_history(a: Path, b: Path) -> None:
+    assert history_without_times(a) == history_without_times(b)
 
 
 def reference_run(folder: Path, values: dict) -> tuple[Path, Path]:
