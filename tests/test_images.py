@@ -68,9 +68,16 @@ def test_predict_on_a_flat_folder_resizes_to_the_training_size(tmp_path, cli):
     result = densekit.train(data__source=str(root), out=tmp_path / "run", quiet=True, train__epochs=2)
     loose = tmp_path / "loose"
     loose.mkdir()
-    Image.fromarray(np.zeros((32, 32, 3), np.uint8)).save(loose / "big_colour.png")
-    code, out, _ = cli("predict", result.run_dir, loose)
-    assert code == 0 and "big_colour.png" in out
+    Image.fromarray(np.full((32, 32, 3), 200, np.uint8)).save(loose / "big_colour.png")
+    Image.fromarray(np.full((8, 8), 200, np.uint8)).save(loose / "small_grey.png")
+    code, out, _ = cli("predict", result.run_dir, loose, "-o", tmp_path / "p.csv")
+    assert code == 0
+    # Resized to 8x8 and made grey, the big colour image is the small grey one: same scores.
+    table = pd.read_csv(tmp_path / "p.csv").set_index("file")
+    assert sorted(table.index) == ["big_colour.png", "small_grey.png"]
+    np.testing.assert_allclose(table.loc["big_colour.png"].drop("prediction").astype(float),
+                               table.loc["small_grey.png"].drop("prediction").astype(float), atol=1e-4)
+    assert table.loc["big_colour.png", "prediction"] == table.loc["small_grey.png", "prediction"]
 
 
 def test_an_image_folder_for_a_table_model_is_refused(tmp_path, cli):

@@ -48,11 +48,14 @@ def test_an_unseen_category_at_prediction_is_handled(tmp_path, cli):
     new = frame.drop(columns=["species"]).head(4).copy()
     new.loc[0, "petal_size"] = "enormous"
     new.to_csv(tmp_path / "new.csv", index=False)
-    code, out, err = cli("predict", run, tmp_path / "new.csv")
+    code, out, err = cli("predict", run, tmp_path / "new.csv", "-o", tmp_path / "p.csv")
     assert code == 0 and "1 value(s)" in err and "never seen in training" in err
-    assert len(out.strip().splitlines()) == 5  # header + 4 predictions
-    predicted = densekit.load(run).predict(new)  # a DataFrame goes through the same encoder
-    assert len(predicted) == 4
+    written = pd.read_csv(tmp_path / "p.csv")["prediction"]
+    predictor = densekit.load(run)
+    predicted = predictor.predict(new)  # a DataFrame goes through the same encoder
+    assert list(predicted) == list(written) and set(predicted) <= set(frame["species"])
+    # The unseen value touches only its own row: the others predict as they did before.
+    assert list(predicted[1:]) == list(predictor.predict(frame.drop(columns=["species"]).head(4))[1:])
 
 
 def test_missing_values_are_refused_when_asked_naming_the_columns(tmp_path, cli):

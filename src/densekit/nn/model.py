@@ -59,6 +59,8 @@ class DenseNet(nn.Module):
             x = self.embed(x)                                # (batch, embedded width)
         if self.training and (self.cfg.activity_l1 or self.cfg.activity_l2):
             return self.forward_with_activity_penalty(x)
+        if self.activity_penalty is not None:
+            self.activity_penalty = None  # none stale from the last training step
         return self.head(self.body(x))
 
     def hidden_features(self, x: torch.Tensor) -> torch.Tensor:  # (batch, inputs) -> (batch, width)
