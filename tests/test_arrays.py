@@ -12,11 +12,7 @@ from densekit.data import load_source
 from densekit.data.idx import read_idx
 from densekit.errors import DensekitError
 from tests.conftest import needs_fashion, write_iris_csv
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
-    return header + array.astype(np.uint8).tobytes()
+from tests.helpers.idx import idx_bytes
 
 
 def digits_arrays():

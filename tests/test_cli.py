@@ -9,23 +9,7 @@ import densekit
 from densekit.cli import main
 from densekit.config import Config
 from tests.conftest import write_iris_csv
-
-
-def run_cli(capsys, *args):
-    code = main([str(a) for a in args])
-    out = capsys.readouterr()
-    return code, out.out, out.err
-
-
-def refused(capsys, *args, says):
-    """Exit 2, one paragraph that names the problem and the fix, no traceback."""
-    code, _, err = run_cli(capsys, *args)
-    assert code == 2, err
-    assert "Traceback" not in err and err.startswith("densekit: error: ")
-    assert err.strip().count("\n") == 0, err  # one paragraph
-    for words in says:
-        assert words in err, err
-    return err
+from tests.helpers.refusals import refused
 
 
 @pytest.fixture(scope="module")
@@ -44,150 +28,150 @@ def run_files(run):
 # ------------------------------------------------------------------ --output never loses a file
 
 
-def test_predict_refuses_to_write_over_its_input(capsys, iris_run):
+def test_predict_refuses_to_write_over_its_input(cli, iris_run):
     run, csv = iris_run
     before = csv.read_bytes()
-    refused(capsys, "predict", run, csv, "--output", csv, says=[str(csv), "already exists", "--overwrite"])
+    refused(cli, "predict", run, csv, "--output", csv, says=[str(csv), "already exists", "--overwrite"])
     assert csv.read_bytes() == before
 
 
-def test_predict_writes_over_a_file_when_asked(capsys, iris_run, tmp_path):
+def test_predict_writes_over_a_file_when_asked(cli, iris_run, tmp_path):
     run, csv = iris_run
     out = tmp_path / "preds.csv"
     out.write_text("old")
-    code, _, err = run_cli(capsys, "predict", run, csv, "--output", out, "--overwrite")
+    code, _, err = cli("predict", run, csv, "--output", out, "--overwrite")
     assert code == 0, err
     assert out.read_text().startswith("prediction")
 
 
 @pytest.mark.parametrize("name", ["model.json", "config.yaml", "metrics.json", "predictions.npz"])
-def test_no_command_writes_over_a_run_file_even_with_overwrite(capsys, iris_run, tmp_path, name):
+def test_no_command_writes_over_a_run_file_even_with_overwrite(cli, iris_run, tmp_path, name):
     run, csv = iris_run
     before = run_files(run)
     target = run / name
-    refused(capsys, "predict", run, csv, "--output", target, "--overwrite",
+    refused(cli, "predict", run, csv, "--output", target, "--overwrite",
             says=[str(target), "run directory", "outside"])
-    refused(capsys, "report", run, "--output", target, "--overwrite", says=[str(target), "run directory"])
-    refused(capsys, "compare", run, run, "--output", target, "--overwrite", says=[str(target), "run directory"])
+    refused(cli, "report", run, "--output", target, "--overwrite", says=[str(target), "run directory"])
+    refused(cli, "compare", run, run, "--output", target, "--overwrite", says=[str(target), "run directory"])
     assert run_files(run) == before
 
 
-def test_a_run_file_that_does_not_exist_yet_is_refused_too(capsys, iris_run, tmp_path):
+def test_a_run_file_that_does_not_exist_yet_is_refused_too(cli, iris_run, tmp_path):
     crashed = tmp_path / "crashed"
     shutil.copytree(iris_run[0], crashed)
     (crashed / "metrics.json").unlink()
-    refused(capsys, "report", crashed, "--output", crashed / "metrics.json", says=["metrics.json", "run directory"])
+    refused(cli, "report", crashed, "--output", crashed / "metrics.json", says=["metrics.json", "run directory"])
     assert not (crashed / "metrics.json").exists()
 
 
-def test_another_runs_report_is_not_this_runs_own(capsys, iris_run, tmp_path):
+def test_another_runs_report_is_not_this_runs_own(cli, iris_run, tmp_path):
     other = tmp_path / "other"
     shutil.copytree(iris_run[0], other)
     before = (other / "report.html").read_bytes()
-    refused(capsys, "report", iris_run[0], "--output", other / "report.html", "--overwrite",
+    refused(cli, "report", iris_run[0], "--output", other / "report.html", "--overwrite",
             says=["run directory"])
     assert (other / "report.html").read_bytes() == before
 
 
-def test_report_redraws_its_own_page_without_overwrite(capsys, iris_run):
+def test_report_redraws_its_own_page_without_overwrite(cli, iris_run):
     run = iris_run[0]
-    code, out, err = run_cli(capsys, "report", run)
+    code, out, err = cli("report", run)
     assert code == 0 and str(run / "report.html") in out, err
-    code, out, err = run_cli(capsys, "report", run, "--output", run / "report.html")
+    code, out, err = cli("report", run, "--output", run / "report.html")
     assert code == 0, err
 
 
-def test_report_and_compare_refuse_an_existing_file(capsys, iris_run, tmp_path):
+def test_report_and_compare_refuse_an_existing_file(cli, iris_run, tmp_path):
     run = iris_run[0]
     page = tmp_path / "page.html"
     page.write_text("mine")
-    refused(capsys, "report", run, "--output", page, says=["already exists", "--overwrite"])
-    refused(capsys, "compare", run, run, "--output", page, says=["already exists", "--overwrite"])
+    refused(cli, "report", run, "--output", page, says=["already exists", "--overwrite"])
+    refused(cli, "compare", run, run, "--output", page, says=["already exists", "--overwrite"])
     assert page.read_text() == "mine"
-    code, _, err = run_cli(capsys, "compare", run, run, "--output", page, "--overwrite")
+    code, _, err = cli("compare", run, run, "--output", page, "--overwrite")
     assert code == 0 and "<html" in page.read_text(), err
 
 
 @pytest.mark.parametrize("command", ["predict", "report", "compare"])
-def test_an_output_folder_that_does_not_exist_is_named(capsys, iris_run, tmp_path, command):
+def test_an_output_folder_that_does_not_exist_is_named(cli, iris_run, tmp_path, command):
     run, csv = iris_run
     target = tmp_path / "no" / "such" / "out.csv"
     args = {"predict": [run, csv], "report": [run], "compare": [run, run]}[command]
-    err = refused(capsys, command, *args, "--output", target,
+    err = refused(cli, command, *args, "--output", target,
                   says=[f"folder {tmp_path / 'no' / 'such'} does not exist"])
     assert ".tmp" not in err and "disk space" not in err
 
 
-def test_an_output_that_is_a_folder_is_refused(capsys, iris_run, tmp_path):
+def test_an_output_that_is_a_folder_is_refused(cli, iris_run, tmp_path):
     run, csv = iris_run
-    refused(capsys, "predict", run, csv, "--output", tmp_path, says=[str(tmp_path), "is a folder"])
+    refused(cli, "predict", run, csv, "--output", tmp_path, says=[str(tmp_path), "is a folder"])
 
 
 # ------------------------------------------------------------------ flags refused with a message
 
 
 @pytest.mark.parametrize("weights", ["{0: ", "abc", "[1, 2]"])
-def test_a_malformed_class_weight_flag(capsys, weights):
-    refused(capsys, "train", "--data", "iris", "--class-weight", weights,
+def test_a_malformed_class_weight_flag(cli, weights):
+    refused(cli, "train", "--data", "iris", "--class-weight", weights,
             says=["--class-weight", "balanced", "{0: 1, 1: 5}"])
 
 
-def test_negative_class_weights_are_refused(capsys):
-    refused(capsys, "train", "--data", "iris", "--class-weight", "{0: 1, 1: -1}",
+def test_negative_class_weights_are_refused(cli):
+    refused(cli, "train", "--data", "iris", "--class-weight", "{0: 1, 1: -1}",
             says=["train.class_weight", "greater than or equal to 0"])
 
 
 @pytest.mark.parametrize("lr", ["inf", "nan", "-inf"])
-def test_a_learning_rate_that_is_not_finite(capsys, lr):
-    refused(capsys, "train", "--data", "iris", f"--lr={lr}", says=["train.lr", "finite"])
+def test_a_learning_rate_that_is_not_finite(cli, lr):
+    refused(cli, "train", "--data", "iris", f"--lr={lr}", says=["train.lr", "finite"])
 
 
 @pytest.mark.parametrize("seed", [str(2**70), "-1"])
-def test_a_seed_outside_numpys_range(capsys, seed):
-    refused(capsys, "train", "--data", "iris", f"--seed={seed}", says=["train.seed", seed, "0 to 4294967295"])
+def test_a_seed_outside_numpys_range(cli, seed):
+    refused(cli, "train", "--data", "iris", f"--seed={seed}", says=["train.seed", seed, "0 to 4294967295"])
 
 
-def test_a_configuration_file_that_is_not_utf8(capsys, tmp_path):
+def test_a_configuration_file_that_is_not_utf8(cli, tmp_path):
     path = tmp_path / "c.yaml"
     path.write_bytes(b"train:\n  lr: 0.01 # \xff\n")
-    refused(capsys, "train", path, says=[str(path), "not UTF-8", "save it as UTF-8"])
+    refused(cli, "train", path, says=[str(path), "not UTF-8", "save it as UTF-8"])
 
 
-def test_resume_needs_the_run_directory(capsys):
-    refused(capsys, "train", "--data", "iris", "--resume", says=["--resume", "--out"])
+def test_resume_needs_the_run_directory(cli):
+    refused(cli, "train", "--data", "iris", "--resume", says=["--resume", "--out"])
 
 
-def test_force_needs_resume(capsys, tmp_path):
-    refused(capsys, "train", "--data", "iris", "--out", tmp_path / "r", "--force", says=["--force", "--resume"])
+def test_force_needs_resume(cli, tmp_path):
+    refused(cli, "train", "--data", "iris", "--out", tmp_path / "r", "--force", says=["--force", "--resume"])
     assert not (tmp_path / "r").exists()
 
 
-def test_resume_in_the_configuration_file_counts_as_out(capsys, tmp_path):
+def test_resume_in_the_configuration_file_counts_as_out(cli, tmp_path):
     """out: in the YAML file is the same as --out: --resume is accepted (and starts the run)."""
     path = tmp_path / "c.yaml"
     path.write_text(f"out: {tmp_path / 'run'}\ndata: {{source: iris}}\nmodel: {{hidden: [4]}}\ntrain: {{epochs: 1}}\n")
-    code, _, err = run_cli(capsys, "train", path, "--resume", "-q")
+    code, _, err = cli("train", path, "--resume", "-q")
     assert code == 0, err
     assert (tmp_path / "run" / "model.json").exists()
 
 
-def test_momentum_with_adam_is_refused(capsys):
-    refused(capsys, "train", "--data", "iris", "--momentum", "0.9", says=["train.momentum", "adam", "sgd"])
-    refused(capsys, "train", "--data", "iris", "--nesterov", says=["train.nesterov", "sgd"])
+def test_momentum_with_adam_is_refused(cli):
+    refused(cli, "train", "--data", "iris", "--momentum", "0.9", says=["train.momentum", "adam", "sgd"])
+    refused(cli, "train", "--data", "iris", "--nesterov", says=["train.nesterov", "sgd"])
 
 
-def test_resuming_a_folder_that_does_not_exist(capsys, tmp_path):
+def test_resuming_a_folder_that_does_not_exist(cli, tmp_path):
     missing = tmp_path / "no" / "such" / "run"
-    refused(capsys, "resume", missing, says=[str(missing), "does not exist"])
+    refused(cli, "resume", missing, says=[str(missing), "does not exist"])
 
 
 # ------------------------------------------------------------------ one name per idea
 
 
-def test_output_is_a_name_for_train_out(capsys, tmp_path):
+def test_output_is_a_name_for_train_out(cli, tmp_path):
     for flag in ("--output", "-o", "--out"):
         out = tmp_path / flag.strip("-")
-        code, stdout, err = run_cli(capsys, "train", "--data", "iris", "--hidden", "4", "--epochs", "1", flag, out, "-q")
+        code, stdout, err = cli("train", "--data", "iris", "--hidden", "4", "--epochs", "1", flag, out, "-q")
         assert code == 0, err
         assert (out / "model.json").exists() and str(out) in stdout
 
@@ -203,16 +187,16 @@ def test_every_command_accepts_quiet(command):
         assert parser.parse_args([command, *positional, flag]).quiet
 
 
-def test_quiet_predict_prints_nothing_but_the_predictions(capsys, iris_run, tmp_path):
+def test_quiet_predict_prints_nothing_but_the_predictions(cli, iris_run, tmp_path):
     run, csv = iris_run
-    code, out, err = run_cli(capsys, "predict", run, csv, "--output", tmp_path / "p.csv", "-q")
+    code, out, err = cli("predict", run, csv, "--output", tmp_path / "p.csv", "-q")
     assert (code, out, err) == (0, "", "")
-    code, out, _ = run_cli(capsys, "predict", run, csv, "--output", tmp_path / "q.csv")
+    code, out, _ = cli("predict", run, csv, "--output", tmp_path / "q.csv")
     assert "wrote 150 predictions" in out
 
 
-def test_quiet_datasets_lists_the_names_only(capsys):
-    code, out, _ = run_cli(capsys, "datasets", "-q")
+def test_quiet_datasets_lists_the_names_only(cli):
+    code, out, _ = cli("datasets", "-q")
     names = out.split()
     assert code == 0 and "digits" in names and "iris" in names and "name" not in names
 
@@ -224,42 +208,42 @@ def test_version(capsys):
     assert capsys.readouterr().out.strip() == f"densekit {densekit.__version__}"
 
 
-def test_config_prints_every_key_with_its_default(capsys):
-    code, out, _ = run_cli(capsys, "config")
+def test_config_prints_every_key_with_its_default(cli):
+    code, out, _ = cli("config")
     assert code == 0
     assert yaml.safe_load(out) == Config().to_dict()
     assert "weight_decay: 0.0" in out and "nesterov: false" in out
 
 
-def test_config_shows_what_the_flags_and_file_make(capsys, tmp_path):
+def test_config_shows_what_the_flags_and_file_make(cli, tmp_path):
     path = tmp_path / "c.yaml"
     path.write_text("train: {epochs: 3}\n")
-    code, out, _ = run_cli(capsys, "config", path, "--lr", "0.01", "--missing", "median")
+    code, out, _ = cli("config", path, "--lr", "0.01", "--missing", "median")
     values = yaml.safe_load(out)
     assert code == 0 and values["train"]["lr"] == 0.01 and values["train"]["epochs"] == 3
     assert values["data"]["missing"] == "median"
 
 
-def test_missing_flag_sets_the_fill(capsys):
-    refused(capsys, "train", "--data", "iris", "--missing", "avg", says=["data.missing", "'avg'", "mean"])
+def test_missing_flag_sets_the_fill(cli):
+    refused(cli, "train", "--data", "iris", "--missing", "avg", says=["data.missing", "'avg'", "mean"])
 
 
-def test_evaluate_reads_its_data_as_predict_does(capsys, iris_run):
+def test_evaluate_reads_its_data_as_predict_does(cli, iris_run):
     run, csv = iris_run
-    code, positional, err = run_cli(capsys, "evaluate", run, csv, "--json")
+    code, positional, err = cli("evaluate", run, csv, "--json")
     assert code == 0, err
-    code, flagged, err = run_cli(capsys, "evaluate", run, "--data", csv, "--json")
+    code, flagged, err = cli("evaluate", run, "--data", csv, "--json")
     assert code == 0 and flagged == positional and '"accuracy"' in positional
 
 
-def test_evaluate_needs_data_once(capsys, iris_run, tmp_path):
+def test_evaluate_needs_data_once(cli, iris_run, tmp_path):
     run, csv = iris_run
-    refused(capsys, "evaluate", run, says=["evaluate needs labelled data", "densekit evaluate"])
-    refused(capsys, "evaluate", run, csv, "--data", tmp_path / "other.csv", says=["twice"])
+    refused(cli, "evaluate", run, says=["evaluate needs labelled data", "densekit evaluate"])
+    refused(cli, "evaluate", run, csv, "--data", tmp_path / "other.csv", says=["twice"])
 
 
-def test_summary_columns_stay_apart_with_batch_norm(capsys):
-    code, out, err = run_cli(capsys, "summary", "--data", "iris", "--hidden", "8,8", "--batch-norm")
+def test_summary_columns_stay_apart_with_batch_norm(cli):
+    code, out, err = cli("summary", "--data", "iris", "--hidden", "8,8", "--batch-norm")
     assert code == 0, err
     lines = out.splitlines()
     header = next(line for line in lines if line.startswith("Layer (type)"))

@@ -13,11 +13,11 @@ from densekit.data import load_source
 from densekit.data.idx import read_idx
 from densekit.errors import DensekitError
 from tests.conftest import needs_fashion
+from tests.helpers.idx import idx_bytes
 
 
 def write_idx(path, array, compress=True):
-    header = bytes([0, 0, 0x08, array.ndim]) + np.array(array.shape, dtype=">u4").tobytes()
-    raw = header + array.astype(np.uint8).tobytes()
+    raw = idx_bytes(array)
     path.write_bytes(gzip.compress(raw) if compress else raw)
 
 

@@ -10,6 +10,7 @@ from densekit.data import load_source
 from densekit.data.download import RemoteFile
 from densekit.data.registry import REGISTRY
 from densekit.errors import DensekitError
+from tests.helpers.idx import idx_bytes
 from tests.helpers.publisher import npz_bytes, publish, set_files
 
 
@@ -106,8 +107,7 @@ def test_kuzushiji_mnist_idx_files_are_downloaded_and_read(server, monkeypatch):
     files = []
     for filename, shape in shapes.items():
         array = rng.integers(0, 10 if len(shape) == 1 else 256, shape, dtype=np.uint8)
-        raw = bytes([0, 0, 8, len(shape)]) + np.array(shape, dtype=">u4").tobytes() + array.tobytes()
-        body = gzip.compress(raw)
+        body = gzip.compress(idx_bytes(array))
         server.files[f"/kmnist/{filename}"] = body
         files.append(RemoteFile(filename, "unused", hashlib.sha256(body).hexdigest()))
     set_files(monkeypatch, "kmnist", files)

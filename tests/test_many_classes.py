@@ -18,6 +18,7 @@ from densekit.nn.sampled_output import Candidates, sampled_softmax_loss
 from densekit.nn.samplers import LogUniform, Uniform, Unigram
 from densekit.tasks import ManyClasses, build_task
 from densekit.training.sparse_adam import LazyAdam
+from tests.helpers.refusals import refused
 from tests.helpers.runs import assert_same_weights
 
 FLOAT_MAX = np.finfo(np.float64).max
@@ -266,15 +267,6 @@ def test_a_sampled_run_writes_small_metrics_predicts_top_classes_and_reports(tmp
     code, out, err = cli("evaluate", result.run_dir, data, "--json")
     assert code == 0, err
     assert json.loads(out)["top5_accuracy"] > 0.5
-
-
-def refused(cli, *args, says):
-    code, _, err = cli(*map(str, args))
-    assert code == 2, err
-    assert err.startswith("densekit: error: ") and "Traceback" not in err
-    assert err.strip().count("\n") == 0, err
-    for words in says:
-        assert words in err, err
 
 
 def test_bad_sampled_softmax_settings_are_refused_with_the_fix(cli, tmp_path):

@@ -5,6 +5,7 @@ import warnings
 import pytest
 
 import densekit
+from tests.helpers.runs import copy_run
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "rmsprop", "adam"])
@@ -77,11 +78,6 @@ def finished_run(tmp_path_factory):
     run = tmp_path_factory.mktemp("finished") / "run"
     result = densekit.train(data__source="digits", train__epochs=2, out=run, quiet=True)
     return result.run_dir
-
-
-def copy_run(run, folder):
-    import shutil
-    return shutil.copytree(run, folder / "run")
 
 
 def test_resume_of_a_finished_run_says_so(finished_run, tmp_path, cli):

@@ -18,7 +18,7 @@ import densekit
 from densekit.rundir.claim import MARKER
 from densekit.training.checkpoint import CheckpointFolder
 from tests.conftest import run_subprocess
-from tests.helpers.runs import start, wait_for_checkpoint
+from tests.helpers.runs import copy_run, start, wait_for_checkpoint
 
 QUICK = ["--hidden", "8", "--epochs", "2", "--set", "train.tensorboard=false", "-q"]
 # Long enough to still be training while a second process starts (imports take seconds).
@@ -252,13 +252,6 @@ def limited(*args):
         resource.setrlimit(resource.RLIMIT_AS, (4 << 30, 4 << 30))
     return subprocess.run([sys.executable, "-m", "densekit.cli", *map(str, args)], capture_output=True,
                           text=True, timeout=120, preexec_fn=limit)
-
-
-def copy_run(run: Path, tmp_path: Path) -> Path:
-    import shutil
-    copy = tmp_path / "copy"
-    shutil.copytree(run, copy)
-    return copy
 
 
 def test_a_fifo_model_card_is_refused_not_waited_on(iris_run, tmp_path):

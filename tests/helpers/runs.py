@@ -1,6 +1,7 @@
 """Runs in a child process, as a user starts them, and their files compared."""
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -10,6 +11,11 @@ import yaml
 from safetensors.torch import load_file
 
 from densekit.training.checkpoint import CheckpointFolder, decode
+
+
+def copy_run(run: Path, folder: Path, name: str = "run") -> Path:
+    """A copy of a run to damage or continue, leaving the module's shared one as it was."""
+    return Path(shutil.copytree(run, folder / name))
 
 
 def write_config(folder: Path, values: dict) -> Path:
