@@ -1,7 +1,6 @@
 """Issue 18: nothing lost, ever. Concurrent runs, folders densekit did not create, forced resumes
 that would change what ran, torn history lines, unbounded reads, and misleading messages."""
 
-import json
 import os
 import signal
 import subprocess
@@ -18,7 +17,7 @@ import densekit
 from densekit.rundir.claim import MARKER
 from densekit.training.checkpoint import CheckpointFolder
 from tests.conftest import run_subprocess
-from tests.helpers.runs import copy_run, start, wait_for_checkpoint
+from tests.helpers.runs import copy_run, history, start, wait_for_checkpoint
 
 QUICK = ["--hidden", "8", "--epochs", "2", "--set", "train.tensorboard=false", "-q"]
 # Long enough to still be training while a second process starts (imports take seconds).
@@ -28,10 +27,6 @@ LONG = ["--data", "digits", "--hidden", "16", "--epochs", "100000", "--batch-siz
 
 def files_of(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
-
-
-def history(run: Path) -> list[dict]:
-    return [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -54,10 +54,13 @@ def assert_same_weights(a: Path, b: Path) -> None:
         assert wa[key].equal(wb[key]), f"{key} differs"
 
 
+def history(run: Path) -> list[dict]:
+    return [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line]
+
+
 def history_without_times(run: Path) -> list[dict]:
     """history.jsonl's records less their wall-clock seconds (the one field a resume may change)."""
-    records = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines() if line]
-    return [{k: v for k, v in record.items() if k != "seconds"} for record in records]
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history(run)]
 
 
 def assert_same_history(a: Path, b: Path) -> None:

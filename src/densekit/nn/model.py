@@ -59,9 +59,12 @@ class DenseNet(nn.Module):
             x = self.embed(x)                                # (batch, embedded width)
         if self.training and (self.cfg.activity_l1 or self.cfg.activity_l2):
             return self.forward_with_activity_penalty(x)
-        if self.activity_penalty is not None:
-            self.activity_penalty = None  # none stale from the last training step
         return self.head(self.body(x))
+
+    def train(self, mode: bool = True) -> "DenseNet":
+        if not mode:
+            self.activity_penalty = None  # none stale from the last training step in evaluation
+        return super().train(mode)
 
     def hidden_features(self, x: torch.Tensor) -> torch.Tensor:  # (batch, inputs) -> (batch, width)
         """What the output layer reads: for heads that score classes in chunks."""
