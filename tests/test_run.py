@@ -92,6 +92,22 @@ def test_cli_evaluate_reports_the_metrics(iris_run, cli):
     assert metrics["accuracy"] >= 0.9 and len(metrics["confusion_matrix"]) == 3
 
 
+def test_a_named_sets_model_evaluates_a_csv_whose_label_column_is_guessed(tmp_path):
+    """A model trained on a named set has no label column name; a CSV of its features and a
+    `label` column is evaluated as a training file's label would be found."""
+    from sklearn.datasets import load_digits
+    result = densekit.train(data__source="digits", model__hidden=[16], train__epochs=2,
+                            out=tmp_path / "run", quiet=True, report=False)
+    digits = load_digits()
+    frame = pd.DataFrame(digits.data, columns=[f"pixel_{i}" for i in range(64)])
+    frame["label"] = digits.target
+    frame.iloc[-200:].to_csv(tmp_path / "test.csv", index=False)
+    metrics = densekit.evaluate(result.run_dir, str(tmp_path / "test.csv"))
+    model = densekit.load(result.run_dir)
+    expected = (model.predict(digits.data[-200:]) == digits.target[-200:]).mean()
+    assert metrics["accuracy"] == pytest.approx(expected)
+
+
 def test_same_seed_same_weights_other_seed_other_weights(tmp_path):
     def weights(seed, name):
         r = densekit.train(data__source="digits", train__epochs=2, train__seed=seed,

@@ -38,9 +38,12 @@ def find_labels(frame: pd.DataFrame, label: Label, path: Path) -> list[str]:
 
 
 def present_labels(frame: pd.DataFrame, label: Label) -> list[str]:
-    """The label columns found in a file to predict from or evaluate on (maybe none)."""
+    """The label columns found in a file to predict from or evaluate on (maybe none).
+    A model trained on a named set or on arrays has no label column name: a column called as
+    training would have guessed (label, target, class, y) is its label."""
     if label is None:
-        return []
+        guess = next((c for c in frame.columns if str(c).lower() in LABEL_GUESSES), None)
+        return [guess] if guess is not None else []
     found = [resolve_label(list(frame.columns), one) for one in as_list(label)]
     return [c for c in found if c is not None] if all(found) else []
 

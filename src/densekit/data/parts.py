@@ -32,8 +32,9 @@ def read_part(path: Path, label: Label, feature_names: list[str], require_label:
     else:
         x, y = table_features(read_frame(path), label, feature_names, path)
     if require_label and y is None:
+        column = label if label is not None else "label"
         raise DensekitError(f"{path} has no labels; evaluation needs them. Give a file with the "
-                            f"label column ({label}) or an NPZ with a y array.")
+                            f"label column ({column}) or an NPZ with a y array.")
     return Part(x, y)
 
 
