@@ -1,7 +1,9 @@
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any, NamedTuple
 
+import pandas as pd
 import pytest
 
 from densekit.cli import main
@@ -43,6 +45,28 @@ def write_iris_csv(folder: Path) -> Path:
 @pytest.fixture
 def iris_csv(tmp_path) -> Path:
     return write_iris_csv(tmp_path)
+
+
+class IrisRun(NamedTuple):
+    result: Any          # densekit.TrainResult
+    csv: Path            # the training file, as a user's CSV
+    frame: pd.DataFrame  # its rows
+
+    @property
+    def run(self) -> Path:
+        return self.result.run_dir
+
+
+@pytest.fixture(scope="module")
+def iris_run(tmp_path_factory) -> IrisRun:
+    """A finished run on iris as a user's CSV, trained well enough to predict with (accuracy
+    0.9 and more). One per test module: a module that damages it damages only its own."""
+    import densekit
+    folder = tmp_path_factory.mktemp("iris")
+    csv = write_iris_csv(folder)
+    result = densekit.train(data__source=str(csv), data__label="species", model__hidden=[32],
+                            train__epochs=60, train__lr=0.01, out=folder / "run", quiet=True)
+    return IrisRun(result, csv, pd.read_csv(csv))
 
 
 @pytest.fixture

@@ -8,17 +8,7 @@ import yaml
 import densekit
 from densekit.cli import main
 from densekit.config import Config
-from tests.conftest import write_iris_csv
 from tests.helpers.refusals import refused
-
-
-@pytest.fixture(scope="module")
-def iris_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("iris")
-    csv = write_iris_csv(folder)
-    run = densekit.train(data__source=str(csv), data__label="species", model__hidden=[8],
-                         train__epochs=1, out=folder / "run", quiet=True).run_dir
-    return run, csv
 
 
 def run_files(run):
@@ -29,14 +19,14 @@ def run_files(run):
 
 
 def test_predict_refuses_to_write_over_its_input(cli, iris_run):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     before = csv.read_bytes()
     refused(cli, "predict", run, csv, "--output", csv, says=[str(csv), "already exists", "--overwrite"])
     assert csv.read_bytes() == before
 
 
 def test_predict_writes_over_a_file_when_asked(cli, iris_run, tmp_path):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     out = tmp_path / "preds.csv"
     out.write_text("old")
     code, _, err = cli("predict", run, csv, "--output", out, "--overwrite")
@@ -46,7 +36,7 @@ def test_predict_writes_over_a_file_when_asked(cli, iris_run, tmp_path):
 
 @pytest.mark.parametrize("name", ["model.json", "config.yaml", "metrics.json", "predictions.npz"])
 def test_no_command_writes_over_a_run_file_even_with_overwrite(cli, iris_run, tmp_path, name):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     before = run_files(run)
     target = run / name
     refused(cli, "predict", run, csv, "--output", target, "--overwrite",
@@ -58,7 +48,7 @@ def test_no_command_writes_over_a_run_file_even_with_overwrite(cli, iris_run, tm
 
 def test_a_run_file_that_does_not_exist_yet_is_refused_too(cli, iris_run, tmp_path):
     crashed = tmp_path / "crashed"
-    shutil.copytree(iris_run[0], crashed)
+    shutil.copytree(iris_run.run, crashed)
     (crashed / "metrics.json").unlink()
     refused(cli, "report", crashed, "--output", crashed / "metrics.json", says=["metrics.json", "run directory"])
     assert not (crashed / "metrics.json").exists()
@@ -66,15 +56,15 @@ def test_a_run_file_that_does_not_exist_yet_is_refused_too(cli, iris_run, tmp_pa
 
 def test_another_runs_report_is_not_this_runs_own(cli, iris_run, tmp_path):
     other = tmp_path / "other"
-    shutil.copytree(iris_run[0], other)
+    shutil.copytree(iris_run.run, other)
     before = (other / "report.html").read_bytes()
-    refused(cli, "report", iris_run[0], "--output", other / "report.html", "--overwrite",
+    refused(cli, "report", iris_run.run, "--output", other / "report.html", "--overwrite",
             says=["run directory"])
     assert (other / "report.html").read_bytes() == before
 
 
 def test_report_redraws_its_own_page_without_overwrite(cli, iris_run):
-    run = iris_run[0]
+    run = iris_run.run
     code, out, err = cli("report", run)
     assert code == 0 and str(run / "report.html") in out, err
     code, out, err = cli("report", run, "--output", run / "report.html")
@@ -82,7 +72,7 @@ def test_report_redraws_its_own_page_without_overwrite(cli, iris_run):
 
 
 def test_report_and_compare_refuse_an_existing_file(cli, iris_run, tmp_path):
-    run = iris_run[0]
+    run = iris_run.run
     page = tmp_path / "page.html"
     page.write_text("mine")
     refused(cli, "report", run, "--output", page, says=["already exists", "--overwrite"])
@@ -94,7 +84,7 @@ def test_report_and_compare_refuse_an_existing_file(cli, iris_run, tmp_path):
 
 @pytest.mark.parametrize("command", ["predict", "report", "compare"])
 def test_an_output_folder_that_does_not_exist_is_named(cli, iris_run, tmp_path, command):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     target = tmp_path / "no" / "such" / "out.csv"
     args = {"predict": [run, csv], "report": [run], "compare": [run, run]}[command]
     err = refused(cli, command, *args, "--output", target,
@@ -103,7 +93,7 @@ def test_an_output_folder_that_does_not_exist_is_named(cli, iris_run, tmp_path, 
 
 
 def test_an_output_that_is_a_folder_is_refused(cli, iris_run, tmp_path):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     refused(cli, "predict", run, csv, "--output", tmp_path, says=[str(tmp_path), "is a folder"])
 
 
@@ -188,7 +178,7 @@ def test_every_command_accepts_quiet(command):
 
 
 def test_quiet_predict_prints_nothing_but_the_predictions(cli, iris_run, tmp_path):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     code, out, err = cli("predict", run, csv, "--output", tmp_path / "p.csv", "-q")
     assert (code, out, err) == (0, "", "")
     code, out, _ = cli("predict", run, csv, "--output", tmp_path / "q.csv")
@@ -229,7 +219,7 @@ def test_missing_flag_sets_the_fill(cli):
 
 
 def test_evaluate_reads_its_data_as_predict_does(cli, iris_run):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     code, positional, err = cli("evaluate", run, csv, "--json")
     assert code == 0, err
     code, flagged, err = cli("evaluate", run, "--data", csv, "--json")
@@ -237,7 +227,7 @@ def test_evaluate_reads_its_data_as_predict_does(cli, iris_run):
 
 
 def test_evaluate_needs_data_once(cli, iris_run, tmp_path):
-    run, csv = iris_run
+    run, csv = iris_run.run, iris_run.csv
     refused(cli, "evaluate", run, says=["evaluate needs labelled data", "densekit evaluate"])
     refused(cli, "evaluate", run, csv, "--data", tmp_path / "other.csv", says=["twice"])
 

@@ -34,14 +34,6 @@ def stop(proc: subprocess.Popen) -> None:
     proc.communicate(timeout=120)
 
 
-@pytest.fixture(scope="module")
-def iris_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("iris") / "run"
-    densekit.train(data__source="iris", model__hidden=[8], train__epochs=3,
-                   train__tensorboard=False, out=run, quiet=True)
-    return run
-
-
 # ------------------------------------------------------------------ 1. one process per run
 
 
@@ -168,18 +160,18 @@ def test_runs_written_before_the_marker_still_resume(cli, tmp_path):
     ("model.use_bias=false", "model.use_bias"),
 ])
 def test_a_forced_resume_cannot_change_the_architecture(cli, iris_run, tmp_path, change, named):
-    before = files_of(iris_run)
-    code, _, err = cli("resume", iris_run, "--set", change, "--force")
+    before = files_of(iris_run.run)
+    code, _, err = cli("resume", iris_run.run, "--set", change, "--force")
     assert code == 2 and "Traceback" not in err
     assert named in err and "architecture" in err
-    assert files_of(iris_run) == before
+    assert files_of(iris_run.run) == before
 
 
 def test_a_forced_resume_cannot_change_the_optimizer(cli, iris_run):
-    before = files_of(iris_run)
-    code, _, err = cli("resume", iris_run, "--set", "train.optimizer=sgd", "--force")
+    before = files_of(iris_run.run)
+    code, _, err = cli("resume", iris_run.run, "--set", "train.optimizer=sgd", "--force")
     assert code == 2 and "train.optimizer" in err
-    assert files_of(iris_run) == before
+    assert files_of(iris_run.run) == before
 
 
 def test_a_forced_resume_applies_a_new_learning_rate(cli, tmp_path):
@@ -209,13 +201,13 @@ def test_a_forced_resume_scales_a_schedule_to_the_new_rate(tmp_path):
 def test_a_torn_last_history_line_is_skipped_and_reported(cli, iris_run, tmp_path):
     import shutil
     run = tmp_path / "torn"
-    shutil.copytree(iris_run, run)
+    shutil.copytree(iris_run.run, run)
     with open(run / "history.jsonl", "a") as handle:
         handle.write('{"step": 99, "epo')
     code, _, err = cli("report", run)
     assert code == 0 and "history.jsonl" in err and "Traceback" not in err
     assert "history.jsonl" in (run / "report.html").read_text()
-    code, _, err = cli("compare", run, iris_run, "--output", tmp_path / "c.html")
+    code, _, err = cli("compare", run, iris_run.run, "--output", tmp_path / "c.html")
     assert code == 0 and "history.jsonl" in err
 
 
@@ -250,7 +242,7 @@ def limited(*args):
 
 
 def test_a_fifo_model_card_is_refused_not_waited_on(iris_run, tmp_path):
-    run = copy_run(iris_run, tmp_path)
+    run = copy_run(iris_run.run, tmp_path)
     (run / "model.json").unlink()
     os.mkfifo(run / "model.json")
     proc = limited("predict", run, tmp_path / "x.csv")
@@ -258,7 +250,7 @@ def test_a_fifo_model_card_is_refused_not_waited_on(iris_run, tmp_path):
 
 
 def test_weights_linked_to_dev_zero_are_refused(iris_run, tmp_path):
-    run = copy_run(iris_run, tmp_path)
+    run = copy_run(iris_run.run, tmp_path)
     (run / "model.safetensors").unlink()
     (run / "model.safetensors").symlink_to("/dev/zero")
     proc = limited("evaluate", run, "iris")
@@ -266,7 +258,7 @@ def test_weights_linked_to_dev_zero_are_refused(iris_run, tmp_path):
 
 
 def test_a_checkpoint_linked_to_dev_zero_is_refused(iris_run, tmp_path):
-    run = copy_run(iris_run, tmp_path)
+    run = copy_run(iris_run.run, tmp_path)
     folder = CheckpointFolder(run)
     folder.prev.unlink(missing_ok=True)
     folder.last.unlink()
@@ -276,7 +268,7 @@ def test_a_checkpoint_linked_to_dev_zero_is_refused(iris_run, tmp_path):
 
 
 def test_a_checkpoint_longer_than_its_header_says_is_refused(iris_run, tmp_path):
-    run = copy_run(iris_run, tmp_path)
+    run = copy_run(iris_run.run, tmp_path)
     folder = CheckpointFolder(run)
     folder.prev.unlink(missing_ok=True)
     with open(folder.last, "ab") as handle:
@@ -288,7 +280,7 @@ def test_a_checkpoint_longer_than_its_header_says_is_refused(iris_run, tmp_path)
 
 
 def test_a_huge_header_length_is_refused_without_reading(iris_run, tmp_path):
-    run = copy_run(iris_run, tmp_path)
+    run = copy_run(iris_run.run, tmp_path)
     folder = CheckpointFolder(run)
     folder.prev.unlink(missing_ok=True)
     folder.last.write_bytes((1 << 62).to_bytes(8, "little") + b"{}")
@@ -299,7 +291,7 @@ def test_a_huge_header_length_is_refused_without_reading(iris_run, tmp_path):
 
 
 def test_a_fifo_config_in_a_run_is_refused(iris_run, tmp_path):
-    run = copy_run(iris_run, tmp_path)
+    run = copy_run(iris_run.run, tmp_path)
     (run / "config.yaml").unlink()
     os.mkfifo(run / "config.yaml")
     proc = limited("resume", run)

@@ -44,14 +44,6 @@ def cli(*args, timeout: float = 300) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def iris_run(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("optional") / "iris"
-    densekit.train(data__source="iris", train__epochs=1, model__hidden=[4], quiet=True,
-                   report=False, out=str(out))
-    return out
-
-
-@pytest.fixture(scope="module")
 def parquet_table(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("parquet") / "table.parquet"
     pd.DataFrame({"x": np.arange(40.0), "label": [0, 1] * 20}).to_parquet(path)
@@ -73,7 +65,7 @@ ABSENT = [
 @pytest.mark.parametrize("module, command, extra", ABSENT, ids=[a[0] for a in ABSENT])
 def test_a_missing_optional_dependency_names_its_extra_without_a_traceback(
         module, command, extra, iris_run, parquet_table, tmp_path):
-    args = [a.format(run=iris_run, table=parquet_table, tmp=tmp_path) for a in command]
+    args = [a.format(run=iris_run.run, table=parquet_table, tmp=tmp_path) for a in command]
     proc = cli_without(module, *args)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr
@@ -88,7 +80,7 @@ def test_export_from_python_raises_densekit_error_naming_the_extra(iris_run, tmp
     monkeypatch.setitem(sys.modules, "onnxscript", None)
     with pytest.raises(DensekitError, match=r"onnxscript, which is not installed.*"
                                             r"pip install 'densekit\[export\]'"):
-        densekit.export(iris_run, tmp_path / "m.onnx")
+        densekit.export(iris_run.run, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -97,7 +89,7 @@ def test_serving_without_onnxruntime_falls_back_to_pytorch_and_says_why(iris_run
     from densekit.serve.model import ServedModel
     monkeypatch.setitem(sys.modules, "onnxruntime", None)
     notes = []
-    served = ServedModel.load(iris_run, backend="auto", log=notes.append)
+    served = ServedModel.load(iris_run.run, backend="auto", log=notes.append)
     assert served.backend == "torch"
     assert any("onnxruntime missing" in n and "densekit[export]" in n for n in notes), notes
 

@@ -11,17 +11,6 @@ from safetensors.torch import load_file
 import densekit
 from densekit.config import ModelConfig
 from densekit.nn.model import DenseNet
-from tests.conftest import write_iris_csv
-
-
-@pytest.fixture(scope="module")
-def iris_run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("iris")
-    csv = write_iris_csv(folder)
-    frame = pd.read_csv(csv)
-    result = densekit.train(data__source=str(csv), data__label="species", model__hidden=[32],
-                            train__epochs=60, train__lr=0.01, out=folder / "run", quiet=True)
-    return result, csv, frame
 
 
 def test_run_directory_holds_every_file(iris_run):

@@ -46,7 +46,7 @@ def iris():
     return load_iris(return_X_y=True)
 
 
-def mixed_table(rows=240, seed=0):
+def frame_with_a_boolean_column(rows=240, seed=0):
     """Numbers, a text category and a boolean column; the label depends on two of them."""
     rng = np.random.RandomState(seed)
     frame = pd.DataFrame({"size": rng.normal(size=rows),
@@ -56,7 +56,7 @@ def mixed_table(rows=240, seed=0):
     return frame, y
 
 
-def weights(model):
+def parameters_of(model):
     return [t.detach().clone() for t in model.state_dict().values()]
 
 
@@ -69,7 +69,7 @@ def test_same_weights_and_history_as_the_command_line(iris, tmp_path):
                          train__batch_size=16, train__seed=7, quiet=True, report=False,
                          out=str(tmp_path / "cli"))
     cli_model = densekit.load(run.run_dir).model
-    assert all(torch.equal(a, b) for a, b in zip(weights(cli_model), weights(estimator.model_)))
+    assert all(torch.equal(a, b) for a, b in zip(parameters_of(cli_model), parameters_of(estimator.model_)))
     drop_time = [{k: v for k, v in r.items() if k != "seconds"} for r in run.history]
     assert drop_time == [{k: v for k, v in r.items() if k != "seconds"} for r in estimator.history_]
     assert estimator.n_iter_ == 6
@@ -84,7 +84,7 @@ def test_no_arguments_give_the_command_lines_defaults_and_weights(iris, tmp_path
     run = densekit.train(data__source="iris", data__test_split=0.0, train__seed=7, quiet=True,
                          report=False, out=str(tmp_path / "cli"))
     cli_model = densekit.load(run.run_dir).model
-    assert all(torch.equal(a, b) for a, b in zip(weights(cli_model), weights(estimator.model_)))
+    assert all(torch.equal(a, b) for a, b in zip(parameters_of(cli_model), parameters_of(estimator.model_)))
     import yaml
     cli = yaml.safe_load((run.run_dir / "config.yaml").read_text())["train"]
     mine = estimator.config_["train"]
@@ -109,7 +109,7 @@ def test_constructor_defaults_are_the_configurations(kind):
 
 
 def test_a_gap_in_a_mixed_frame_names_the_parameter_not_a_flag():
-    frame, y = mixed_table()
+    frame, y = frame_with_a_boolean_column()
     frame.loc[3, "size"] = np.nan
     with pytest.raises(ValueError, match="missing='mean'") as caught:
         DenseClassifier(missing="error", epochs=1).fit(frame, y)
@@ -182,7 +182,7 @@ def test_save_writes_a_run_directory_that_load_predict_and_report_read(iris, tmp
 
 
 def test_mixed_dataframe_directly_and_in_a_pipeline_with_a_column_transformer(tmp_path):
-    frame, y = mixed_table()
+    frame, y = frame_with_a_boolean_column()
     direct = DenseClassifier(epochs=30, random_state=0).fit(frame, y)
     assert direct.score(frame, y) > 0.95
     assert list(direct.feature_names_in_) == ["size", "colour", "flag"]
