@@ -79,3 +79,27 @@ def test_ctrl_c_stops_every_process_at_one_step_and_the_first_saves(tmp_path):
     assert launcher.returncode == 130, err[-3000:]
     assert "A checkpoint was saved" in err and f"densekit resume {run}" in err
     assert "Traceback" not in err
+
+
+ENDS_AND_SAYS = """
+import sys
+import torch.distributed as dist
+from densekit.cli import main
+code = main(sys.argv[1:])
+print("process group", "still open" if dist.is_initialized() else "closed", file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.slow
+def test_each_process_closes_its_process_group_before_it_exits(tmp_path):
+    """Left to the interpreter's exit, gloo's threads sometimes aborted the process
+    ("terminate called without an active exception") after a run had stopped cleanly."""
+    script = tmp_path / "ends_and_says.py"
+    script.write_text(ENDS_AND_SAYS)
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc-per-node=2", str(script), "train", *SMALL, "--epochs", "1",
+                           "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=240, env=CHILD_ENV)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stderr.count("process group closed") == 2, proc.stderr[-3000:]

@@ -49,18 +49,17 @@ def execute(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
     handle_signals: Ctrl-C/SIGTERM save a checkpoint and stop (the command line's choice).
     initial_weights: start from these weights (a model trained before, to train further).
     fitted: keep that model's label coding, input scaling and encoder (pipeline.Fitted)."""
-    with cpu_threads(cfg.train.threads):
-        return session(cfg, out, log, quiet, checkpoint, force, dataset, handle_signals,
-                       initial_weights, fitted)
+    with cpu_threads(cfg.train.threads), choose_strategy(cfg.train.device) as strategy:
+        return session(strategy, cfg, out, log, quiet, checkpoint, force, dataset,
+                       handle_signals, initial_weights, fitted)
 
 
-def session(cfg: Config, out: Optional[Path], log: Log, quiet: bool,
+def session(strategy: SingleProcess, cfg: Config, out: Optional[Path], log: Log, quiet: bool,
             checkpoint: Optional[Checkpoint], force: bool, dataset: Optional[Dataset],
             handle_signals: bool, initial_weights: Optional[dict[str, torch.Tensor]],
             fitted: Optional[Fitted]) -> TrainResult:
     cfg = cfg.model_copy(update={"out": str(out) if out else None})
     seed_everything(cfg.train.seed)
-    strategy = choose_strategy(cfg.train.device)
     cfg = with_resolved_shards(cfg, strategy)
     prepared = prepare(cfg, strategy.device, dataset, fitted)
     cfg = with_budget(cfg, prepared, log)

@@ -53,6 +53,12 @@ class SingleProcess:
     def close(self) -> None:
         """Nothing to release."""
 
+    def __enter__(self) -> "SingleProcess":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
     def generator(self, seed: int) -> torch.Generator:
         """The generator that orders each epoch's rows (the same in every process)."""
         return torch.Generator(device=self.device).manual_seed(seed)
@@ -103,6 +109,9 @@ class Processes(SingleProcess):
         return list(torch.cat(blocks))   # rank order is shard order
 
     def close(self) -> None:
+        # Left to the interpreter's exit, gloo's threads were sometimes still joinable when
+        # their objects were destroyed: "terminate called without an active exception", an
+        # abort, and torchrun reporting a run that had stopped cleanly as failed.
         self.dist.destroy_process_group()
 
 
