@@ -8,6 +8,7 @@ import torch
 from torch.optim import lr_scheduler
 
 from densekit.config import TrainConfig
+from densekit.training.eager_optim import Adam, AdamW, create_adam_state
 from densekit.training.sparse_adam import LazyAdam
 
 # Fused kernels update all parameters in one call: fewer Python round trips per step.
@@ -39,8 +40,8 @@ def make_optimizer(params: Iterable[torch.nn.Parameter], cfg: TrainConfig,
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, alpha=0.9, eps=1e-7, momentum=cfg.momentum, **common)
     if cfg.optimizer == "adamw":
-        return torch.optim.AdamW(params, eps=1e-7, **common)
-    return torch.optim.Adam(params, eps=1e-7, **common)
+        return AdamW(params, eps=1e-7, **common)
+    return Adam(params, eps=1e-7, **common)
 
 
 def make_scheduler(opt: torch.optim.Optimizer, cfg: TrainConfig, total_steps: int):
@@ -95,8 +96,7 @@ class DirectFusedAdam:
 
     def step(self) -> None:
         if not self.optimizer.state:
-            self.optimizer.step()  # the first step creates the state tensors
-            return
+            create_adam_state(self.optimizer)  # as the first optimizer.step() would
         group, state = self.optimizer.param_groups[0], self.optimizer.state
         slots = [state[p] for p in self.params]
         steps = [s["step"] for s in slots]

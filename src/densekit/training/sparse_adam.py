@@ -14,8 +14,10 @@ import math
 
 import torch
 
+from densekit.training.eager_optim import Eager
 
-class LazyAdam(torch.optim.Optimizer):
+
+class LazyAdam(Eager, torch.optim.Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas=(0.9, 0.999), eps: float = 1e-7,
                  weight_decay: float = 0.0, decoupled_weight_decay: bool = False):
         defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,

@@ -1,0 +1,37 @@
+"""A command imports only what it uses: on a small table, imports are most of what a user waits
+for. (The wall-clock figures are benchmarks/startup.py's; these tests check the imports behind
+them, in a fresh process as a user starts one.)"""
+
+import subprocess
+import sys
+
+import pytest
+
+# Run the command line, then print the modules it imported on the last line of stdout.
+PROGRAM = ("import sys\nfrom densekit.cli import main\ncode = main(sys.argv[1:])\n"
+           "print('\\n' + ' '.join(sorted(sys.modules)))\nsys.exit(code)")
+HEAVY = {"torch", "pandas", "sklearn", "scipy", "matplotlib"}
+
+
+def imported_by(*args) -> set[str]:
+    proc = subprocess.run([sys.executable, "-c", PROGRAM, *map(str, args)], capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return set(proc.stdout.splitlines()[-1].split())
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["train", "--help"]])
+def test_version_and_help_import_no_numerical_library(args):
+    assert imported_by(*args) & HEAVY == set()
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adamw"])
+def test_a_default_run_never_imports_the_compiler(tmp_path, optimizer):
+    """torch.optim imports torch._dynamo (1-2 s, with sympy) on its optimizers' first calls;
+    densekit's Adam and AdamW call the same functions without that guard."""
+    modules = imported_by("train", "--data", "iris", "--optimizer", optimizer, "-q",
+                          "--out", tmp_path / "run")
+    assert "torch.optim" in modules and (tmp_path / "run" / "report.html").exists()
+    assert "torch._dynamo" not in modules and "sympy" not in modules
+    modules = imported_by("evaluate", tmp_path / "run", "iris")
+    assert "torch._dynamo" not in modules and "matplotlib" not in modules
