@@ -35,3 +35,12 @@ def test_a_default_run_never_imports_the_compiler(tmp_path, optimizer):
     assert "torch._dynamo" not in modules and "sympy" not in modules
     modules = imported_by("evaluate", tmp_path / "run", "iris")
     assert "torch._dynamo" not in modules and "matplotlib" not in modules
+
+
+def test_predicting_from_a_numeric_table_needs_no_scikit_learn(tmp_path, iris_run):
+    """scikit-learn and SciPy (a second to import) serve training and metrics; prediction
+    reads the file with pandas and runs the network."""
+    out = tmp_path / "predictions.csv"
+    modules = imported_by("predict", iris_run.run, iris_run.csv, "--output", out, "-q")
+    assert len(out.read_text().splitlines()) == 151
+    assert modules & {"sklearn", "scipy", "matplotlib", "torch._dynamo"} == set()

@@ -7,7 +7,6 @@ import math
 from typing import Optional
 
 import numpy as np
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 
 from densekit.data.dataset import Dataset, Part, is_raw_frame
 from densekit.data.labels import is_label_lists
@@ -55,6 +54,7 @@ def holdout_rows(rows: np.ndarray, y, fraction: float, stratify: bool, seed: int
         raise too_few_rows(len(rows), fraction, role)
     if last:
         return rows[:-held], rows[-held:]
+    from sklearn.model_selection import train_test_split  # 1 s to import: only when splitting
     labels = y[rows] if stratify and y is not None and can_stratify(y[rows], fraction) else None
     kept, held = train_test_split(rows, test_size=fraction, random_state=seed, stratify=labels)
     # Sorted indices keep the file's row order within each side: easier to read and debug.
@@ -94,6 +94,7 @@ def fold_rows(rows: np.ndarray, y, folds: int, fold: int, stratify: bool, seed: 
         raise DensekitError(f"K-fold needs 2 to {len(rows)} folds for {len(rows)} rows; received {folds}.")
     if fold >= folds:
         raise DensekitError(f"data.fold counts from 0 and must be below data.folds ({folds}); received {fold}.")
+    from sklearn.model_selection import KFold, StratifiedKFold
     labels = y[rows] if y is not None else None
     if stratify and labels is not None and labels.ndim == 1 and np.unique(labels, return_counts=True)[1].min() >= folds:
         splitter = StratifiedKFold(folds, shuffle=True, random_state=seed)

@@ -14,7 +14,6 @@ from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import CountVectorizer
 
 from densekit.errors import DensekitError
 
@@ -167,6 +166,7 @@ def frequent_values(series: pd.Series) -> list[str]:
 
 
 def vocabulary(series: pd.Series, column: str) -> list[str]:
+    from sklearn.feature_extraction.text import CountVectorizer  # imported when used: 1 s
     counter = CountVectorizer(max_features=TEXT_WORDS, binary=True)
     try:
         counter.fit(series.fillna("").astype(str))
@@ -178,6 +178,7 @@ def vocabulary(series: pd.Series, column: str) -> list[str]:
 
 
 def word_presence(values: pd.Series, words: list[str]) -> np.ndarray:
+    from sklearn.feature_extraction.text import CountVectorizer
     counter = CountVectorizer(vocabulary=words, binary=True)
     return counter.transform(values.astype(str)).toarray().astype(np.float32)
 

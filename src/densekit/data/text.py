@@ -12,7 +12,6 @@ from typing import Any, Optional
 
 import numpy as np
 import pandas as pd
-from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
 
 from densekit.errors import DensekitError
 
@@ -34,6 +33,7 @@ class TextEncoder:
 
     @classmethod
     def fit(cls, frame: pd.DataFrame, column: str, words: int, mode: str) -> "TextEncoder":
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer  # 1 s: when used
         counter = CountVectorizer(max_features=words)
         try:
             counts = counter.fit_transform(texts(frame, column))
@@ -50,6 +50,7 @@ class TextEncoder:
         if self.column not in frame.columns:
             raise DensekitError(f"The {where} data has no text column '{self.column}'. Its "
                                 f"columns: {', '.join(map(str, frame.columns))}.")
+        from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
         counter = CountVectorizer(vocabulary=self.vocabulary, binary=self.mode == "multi-hot")
         counts = counter.transform(texts(frame, self.column))
         if self.mode == "tfidf":

@@ -8,7 +8,6 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.utils.class_weight import compute_class_weight
 
 from densekit.errors import DensekitError
 from densekit.tasks import losses
@@ -58,6 +57,7 @@ class SingleLabel(Task):
 
     def class_weights(self, spec: Any, y: np.ndarray) -> np.ndarray:
         """Per-class loss weights from train.class_weight: 'balanced' or {label: weight}."""
+        from sklearn.utils.class_weight import compute_class_weight
         if spec == "balanced":
             n = len(self.classes)
             return compute_class_weight("balanced", classes=np.arange(n), y=self.true_classes(y))

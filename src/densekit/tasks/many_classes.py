@@ -19,7 +19,6 @@ from typing import Any, ClassVar, Optional
 import numpy as np
 import pandas as pd
 import torch
-from sklearn import metrics as skm
 
 from densekit.tasks.base import LossFn, Task
 from densekit.tasks.labels import as_python, class_indices
@@ -100,6 +99,7 @@ class ManyClasses(Task):
                 "most_confused": self.most_confused(truth, pred)}
 
     def frequent_class_figures(self, truth: np.ndarray, pred: np.ndarray) -> dict[str, dict]:
+        from sklearn import metrics as skm
         counts = np.bincount(truth, minlength=self.n_outputs)
         frequent = np.argsort(-counts, kind="stable")[:PER_CLASS]
         frequent = frequent[counts[frequent] > 0]

@@ -1,11 +1,13 @@
-"""Metrics from scikit-learn, on outputs already turned into probabilities or values."""
+"""Metrics from scikit-learn, on outputs already turned into probabilities or values.
+
+The tasks import scikit-learn inside the functions that use it: it takes about a second to
+import, and a command that only predicts never needs it (tests/test_startup.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import numpy as np
-from sklearn import metrics as skm
 
 # Lower is better for these history keys; every other metric is better when higher.
 LOWER_IS_BETTER = ("loss", "log_loss", "mae", "mse", "rmse", "hamming_loss")
@@ -17,6 +19,7 @@ def lower_is_better(key: str) -> bool:
 
 def classification_metrics(truth: np.ndarray, pred: np.ndarray, proba: np.ndarray,
                            class_names: list) -> dict[str, Any]:
+    from sklearn import metrics as skm
     labels = list(range(len(class_names)))
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         truth, pred, labels=labels, zero_division=0)
@@ -44,12 +47,14 @@ def rows_summing_to_one(proba: np.ndarray) -> np.ndarray:
 
 
 def regression_metrics(y: np.ndarray, values: np.ndarray) -> dict[str, Any]:
+    from sklearn import metrics as skm
     mse = float(skm.mean_squared_error(y, values))
     return {"mae": float(skm.mean_absolute_error(y, values)), "mse": mse,
             "rmse": float(np.sqrt(mse)), "r2": float(skm.r2_score(y, values))}
 
 
 def multilabel_metrics(truth: np.ndarray, pred: np.ndarray, label_names: list) -> dict[str, Any]:
+    from sklearn import metrics as skm
     precision, recall, f1, support = skm.precision_recall_fscore_support(truth, pred, zero_division=0)
     per_label = {name: {"precision": float(p), "recall": float(r), "f1": float(f), "support": int(s)}
                  for name, p, r, f, s in zip(label_names, precision, recall, f1, support)}

@@ -8,7 +8,6 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 import torch
-from sklearn import metrics as skm
 
 from densekit.tasks import losses
 from densekit.tasks.base import LossFn, Task
@@ -39,6 +38,7 @@ class Multilabel(Task):
         """Rare labels rarely reach 0.5: the threshold with the best micro-F1 on the
         validation rows is kept (its validation figures are then a little optimistic; the
         test split's are not)."""
+        from sklearn import metrics as skm
         truth = y.astype(int)
         f1 = [skm.f1_score(truth, (scores >= t).astype(int), average="micro", zero_division=0)
               for t in THRESHOLDS]
@@ -66,6 +66,7 @@ class Multilabel(Task):
         return "sigmoid" if plain else None
 
     def quick_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+        from sklearn import metrics as skm
         return {"subset_accuracy": float(skm.accuracy_score(y, scores >= self.threshold))}
 
     def full_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:

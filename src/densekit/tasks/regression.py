@@ -8,7 +8,6 @@ from typing import Any, Optional
 import numpy as np
 import pandas as pd
 import torch
-from sklearn import metrics as skm
 
 from densekit.tasks import losses
 from densekit.tasks.base import LossFn, Task
@@ -57,6 +56,7 @@ class Regression(Task):
         return losses.on_values(self.loss)
 
     def quick_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
+        from sklearn import metrics as skm
         return {"mae": float(skm.mean_absolute_error(y, scores))}
 
     def full_metrics(self, y: np.ndarray, scores: np.ndarray) -> dict[str, Any]:
