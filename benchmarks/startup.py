@@ -8,6 +8,7 @@ within one invocation so both see the same machine, and the best and the median 
 are printed. `train` is densekit's default run (report, checkpoint and TensorBoard log included);
 the scikit-learn script fits MLPClassifier() on the same 120 training rows of iris and pickles it.
 Then `python -X importtime` of the same train command: the packages it spends its imports on.
+The floor is what importing PyTorch and scikit-learn's metrics alone costs, which training needs.
 """
 
 from __future__ import annotations
@@ -73,6 +74,7 @@ def commands(folder: Path, csv: Path, repeat: int) -> dict[str, list[str]]:
     """Fresh output paths each repeat: densekit never writes over a run."""
     run = folder / f"run-{repeat}"
     return {
+        "floor: python -c 'import torch, sklearn.metrics'": script("import torch, sklearn.metrics"),
         "densekit --version": densekit("--version"),
         "densekit train --data iris -q": densekit("train", "--data", "iris", "-q", "--out", str(run)),
         "scikit-learn script: fit MLPClassifier on iris, pickle it": script(SKLEARN_TRAIN, str(folder / "mlp.pkl")),
