@@ -200,6 +200,17 @@ def test_unreadable_predictions_are_reported_as_damaged_not_a_traceback(digits_r
     assert "First 20 predictions" not in html and "Learning curves" in html
 
 
+@pytest.mark.parametrize("name", ["run.json", "metrics.json"])
+def test_an_unreadable_json_file_is_listed_as_damaged(digits_run, tmp_path, cli, name):
+    run = tmp_path / "damaged"
+    shutil.copytree(digits_run, run)
+    (run / name).write_text('{"task": "multic')   # torn by a crash mid-write
+    code, _, err = cli("report", run)
+    assert code == 0 and "Traceback" not in err, err
+    html = (run / "report.html").read_text()
+    assert "could not be read" in html and name in html.split("could not be read")[1][:400]
+
+
 def test_epoch_ticks_are_whole_numbers():
     from densekit.report.plots import curves_figure
     figure = curves_figure({"validation": ([1, 2, 3], [0.5, 0.4, 0.3])}, "loss", "loss")

@@ -60,11 +60,12 @@ def id_column(path: Path, column: str, features: list[str]) -> pd.Series:
 
 def read_parquet(path: Path) -> pd.DataFrame:
     require("pyarrow", "parquet", f"Reading {path}")  # pandas's Parquet engine
+    from pyarrow import ArrowException
     try:
         frame = pd.read_parquet(path)
     except OSError as err:
         raise DensekitError(f"Cannot read {path}: {err.strerror or err}.") from None
-    except Exception as err:  # pyarrow.ArrowInvalid and kin: not a Parquet file, or truncated
+    except (ArrowException, ValueError) as err:  # not a Parquet file, truncated, or damaged
         raise DensekitError(f"{path} is not a readable Parquet file ({err}). It may be truncated "
                             "or of another format.") from None
     if frame.empty:

@@ -2,7 +2,7 @@
 
 Training scores each row against its true class(es) and a shared random sample of negative
 classes instead of all of them; validation and prediction use the full softmax (computed in
-chunks, training/class_chunks.py). The output layer stays an ordinary nn.Linear, so a model
+chunks, nn/class_chunks.py). The output layer stays an ordinary nn.Linear, so a model
 trained this way is saved, loaded, exported and served like any other.
 
 Only the sampled and true rows of the output weight take part in a step. Gathered with

@@ -42,11 +42,11 @@ class RunView:
     @classmethod
     def read(cls, path: Path) -> "RunView":
         view = cls(path)
-        view.info = read_json_or_empty(path / "run.json")
+        view.info = read_json_or_empty(path / "run.json", view.damaged)
         config = path / "config.yaml"
         view.config_text = read_text_or_empty(config, view.damaged)
         view.history = RunDir(path).read_history(warn=view.torn_history)
-        view.metrics = read_json_or_empty(path / "metrics.json")
+        view.metrics = read_json_or_empty(path / "metrics.json", view.damaged)
         if (path / "model.json").exists():
             try:
                 view.card, view.weights = RunDir(path).load_model()
@@ -77,11 +77,18 @@ class RunView:
         return task.main_metric if task is not None else "accuracy"
 
 
-def read_json_or_empty(path: Path) -> dict:
-    try:
-        return json.loads(read_regular(path, JSON_LIMIT))
-    except (DensekitError, ValueError):  # absent, not a regular file, or not JSON
+def read_json_or_empty(path: Path, damaged: list[str]) -> dict:
+    """The file's object; {} when absent, or when unreadable (then listed as damaged)."""
+    if not path.exists():
         return {}
+    try:
+        values = json.loads(read_regular(path, JSON_LIMIT))
+    except (DensekitError, ValueError):  # not a regular file, or not JSON (torn by a crash)
+        values = None
+    if not isinstance(values, dict):
+        damaged.append(path.name)
+        return {}
+    return values
 
 
 def read_text_or_empty(path: Path, damaged: list[str]) -> str:

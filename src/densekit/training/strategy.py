@@ -33,11 +33,6 @@ class SingleProcess:
 
     rank, world_size = 0, 1
 
-    @property
-    def writes_files(self) -> bool:
-        """Only one process writes the run directory."""
-        return self.rank == 0
-
     def my_shards(self, shards: int) -> range:
         """The micro-shards this process computes: a contiguous block, in rank order."""
         per = shards // self.world_size
