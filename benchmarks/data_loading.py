@@ -16,7 +16,7 @@ import pandas as pd
 import torch
 
 from densekit.config import Config
-from densekit.pipeline import prepare
+from densekit.session.pipeline import prepare
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record_lines  # noqa: E402  (benchmarks/results.py)

@@ -24,7 +24,7 @@ from pathlib import Path
 import yaml
 from safetensors.torch import load_file
 
-from densekit.training.checkpoint import CheckpointFolder, decode
+from densekit.rundir.checkpoint import CheckpointFolder, decode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from results import record  # noqa: E402  (benchmarks/results.py)

@@ -29,7 +29,7 @@ def status(key):
     return int(line.split()[1]) * 1024
 from densekit.config import Config
 from densekit.data import load_source
-from densekit.pipeline import prepare
+from densekit.session.pipeline import prepare
 import torch, pandas, sklearn  # every import a training run has, before the baseline
 base = status('VmRSS')
 started = time.perf_counter()

@@ -53,7 +53,7 @@ def child(npz: str, width: int) -> None:
     import pandas, sklearn, torch  # noqa: F401  (every import a run has, before the baseline)
 
     import densekit
-    import densekit.session  # noqa: F401
+    import densekit.session.train  # noqa: F401
     baseline = peak_mb()
     out = Path(tempfile.mkdtemp()) / "run"
     densekit.train(data__source=npz, data__validation_split=0.0, data__test_split=0.0,

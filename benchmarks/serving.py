@@ -286,7 +286,7 @@ def expected_answers(run: Path, rows: pd.DataFrame) -> list[dict]:
 
 
 def backend_times(run: Path) -> list[str]:
-    from densekit.predict import Predictor
+    from densekit.session.predict import Predictor
     from densekit.serve.backend import OnnxScores, TorchScores
     predictor = Predictor.load(run)
     backends = [TorchScores(predictor), OnnxScores(predictor, (run / "model.onnx").read_bytes())]

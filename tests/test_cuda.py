@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import densekit
-from densekit.training.checkpoint import CheckpointFolder
+from densekit.rundir.checkpoint import CheckpointFolder
 from tests.helpers.runs import assert_same_weights, reference_run, start, wait_for_checkpoint
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

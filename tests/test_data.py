@@ -193,7 +193,7 @@ def test_holdout_last_keeps_the_file_order():
 def test_standardised_pixels_have_zero_mean_and_unit_variance_and_reach_prediction(tmp_path):
     import torch
     import densekit
-    from densekit.preprocess import Preprocessor
+    from densekit.data.preprocess import Preprocessor
     x = np.random.default_rng(0).integers(0, 256, (300, 64), dtype=np.uint8)
     prep = Preprocessor.fit(x, "image", 255.0, "standardize")
     batch = prep.batch(torch.from_numpy(x))

@@ -13,8 +13,8 @@ import densekit
 from densekit.config import ModelConfig
 from densekit.nn.embeddings import FREQUENCIES, OUT, PeriodicEmbedding, embedded_columns
 from densekit.nn.model import DenseNet, summarise
-from densekit.predict import Predictor
-from densekit.preprocess import Preprocessor
+from densekit.session.predict import Predictor
+from densekit.data.preprocess import Preprocessor
 
 
 def test_each_numeric_column_becomes_itself_and_its_periodic_code():

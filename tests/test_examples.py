@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 import densekit
-from densekit.training.checkpoint import CheckpointFolder
+from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.config import load_config
 from densekit.data import load_source
-from densekit.pipeline import split_holdouts
+from densekit.session.pipeline import split_holdouts
 from tests.conftest import needs_fashion
 from tests.helpers.words import sequences
 

@@ -122,7 +122,7 @@ def test_an_untrained_network_exports_other_probabilities(exported, tmp_path):
     """The file holds the trained weights, not just the architecture."""
     import torch
     from densekit.exporting import onnx_model
-    from densekit.predict import Predictor
+    from densekit.session.predict import Predictor
     run, result = exported["breast-cancer"]
     predictor = Predictor.load(run)
     x = feature_rows("breast-cancer", run, 50).to_numpy(np.float32)

@@ -102,6 +102,39 @@ def test_the_package_has_no_import_cycle():
     assert not cycle, "import cycle: " + " -> ".join(cycle)
 
 
+# Each layer imports only those below it: data and tasks know nothing of training or of runs,
+# the run directory's format nothing of training, training nothing of reports or serving.
+PACKAGES = ("data", "tasks", "nn", "rundir", "training", "session", "report", "estimators",
+            "exporting", "serve")
+NEVER_IMPORTS = {
+    "data": {"tasks", "nn", "training", "rundir", "session", "report", "serve", "estimators", "exporting"},
+    "tasks": {"nn", "training", "rundir", "session", "report", "serve", "estimators", "exporting"},
+    "nn": {"training", "rundir", "session", "report", "serve", "estimators", "exporting"},
+    "rundir": {"training", "session", "report", "serve", "estimators", "exporting"},
+    "training": {"session", "report", "serve", "estimators", "exporting"},
+    "report": {"training", "session", "serve", "estimators", "exporting"},
+}
+
+
+def package_of(module: str) -> str:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[1] in PACKAGES else "root"
+
+
+def layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    return sorted(f"{m} -> {t}" for m, targets in graph.items() for t in targets
+                  if package_of(t) in NEVER_IMPORTS.get(package_of(m), set()))
+
+
+def test_each_package_imports_only_the_layers_below_it():
+    assert layer_violations(import_graph()) == []
+
+
+def test_the_layer_check_sees_a_module_reaching_up():
+    graph = {"densekit.data.files": {"densekit.rundir.claim"}, "densekit.session.train": {"densekit.data"}}
+    assert layer_violations(graph) == ["densekit.data.files -> densekit.rundir.claim"]
+
+
 def test_the_data_package_has_no_import_cycle():
     graph = import_graph()
     data = {m: {t for t in targets if t.startswith("densekit.data")}

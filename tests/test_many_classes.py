@@ -246,7 +246,7 @@ def test_resume_is_bit_exact_with_sampling_on(tmp_path):
     data = clustered_csv(tmp_path)
     whole = densekit.train(sampled_config(data, steps=60), out=tmp_path / "whole", quiet=True)
     first = densekit.train(sampled_config(data, steps=20), out=tmp_path / "part", quiet=True)
-    saved = densekit.training.checkpoint.CheckpointFolder(first.run_dir).load_newest(warn=print)
+    saved = densekit.rundir.checkpoint.CheckpointFolder(first.run_dir).load_newest(warn=print)
     assert "rng.sampler" in saved.tensors
     densekit.api.resume(first.run_dir, force=True, quiet=True, train__steps=60)
     assert_same_weights(whole.run_dir, first.run_dir)

@@ -262,7 +262,7 @@ def test_a_run_that_ends_still_improving_says_so(tmp_path, epochs, warned):
 
 
 def test_an_early_stopped_run_is_not_called_unconverged(tmp_path):
-    from densekit.convergence import still_improving
+    from densekit.session.convergence import still_improving
     from densekit.config import TrainConfig
     falling = [{"step": s, "val_loss": 2.0 - 0.1 * s} for s in range(1, 11)]  # a steady fall
     assert "still falling" in still_improving(falling, TrainConfig(epochs=10))

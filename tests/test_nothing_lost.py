@@ -15,7 +15,7 @@ import yaml
 
 import densekit
 from densekit.rundir.claim import MARKER
-from densekit.training.checkpoint import CheckpointFolder
+from densekit.rundir.checkpoint import CheckpointFolder
 from tests.conftest import run_subprocess
 from tests.helpers.runs import copy_run, history, start, wait_for_checkpoint
 
@@ -66,6 +66,9 @@ def test_two_trains_started_together_one_wins(tmp_path):
         _, err = procs[first_done].communicate(timeout=60)
         assert procs[first_done].returncode == 2, err
         assert "Traceback" not in err and str(run) in err and f"pid {winner.pid}" in err, err
+        # The loser can be refused as soon as the winner holds the folder, before the winner's
+        # first checkpoint: stopped then, the winner would leave nothing but its claim.
+        wait_for_checkpoint(run, after_step=1)
     finally:
         for proc in procs:
             if proc.poll() is None:

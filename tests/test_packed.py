@@ -14,7 +14,7 @@ import densekit
 from densekit.config import ModelConfig
 from densekit.nn.model import DenseNet, format_summary, summarise
 from densekit.nn.packed import PackedLinear, each_member
-from densekit.training.checkpoint import CheckpointFolder
+from densekit.rundir.checkpoint import CheckpointFolder
 from tests.helpers.runs import assert_same_weights, reference_run, start, wait_for_checkpoint
 
 PACKED_CASE = {
@@ -102,7 +102,7 @@ def test_members_that_cannot_be_are_refused_before_training(setting, words, cli,
 def test_onnx_export_of_members_agrees_with_predict(tmp_path):
     ort = pytest.importorskip("onnxruntime")
     from densekit.exporting import export
-    from densekit.predict import Predictor
+    from densekit.session.predict import Predictor
     run = densekit.train(data__source="breast-cancer", model__members=4, train__epochs=5,
                          quiet=True, report=False, out=str(tmp_path / "run")).run_dir
     result = export(run)

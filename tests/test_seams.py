@@ -110,13 +110,13 @@ def test_library_training_leaves_the_programs_signal_handlers_alone(tmp_path, mo
     try:
         seen = []
         x, y = load_digits(return_X_y=True)
-        original = densekit.session.InterruptFlag.__enter__
+        original = densekit.session.train.InterruptFlag.__enter__
 
         def spy(flag):
             seen.append({sig: signal.getsignal(sig) for sig in previous})
             return original(flag)
 
-        monkeypatch.setattr(densekit.session.InterruptFlag, "__enter__", spy)
+        monkeypatch.setattr(densekit.session.train.InterruptFlag, "__enter__", spy)
         train_in_memory(None, dataset_from_memory(x, y), train__epochs=1, model__hidden=[8])
         densekit.train(data__source="digits", train__epochs=1, model__hidden=[8], quiet=True)
         for handlers in seen + [{sig: signal.getsignal(sig) for sig in previous}]:

@@ -135,7 +135,7 @@ def test_ctrl_c_exits_cleanly_with_code_130(tmp_path):
 def test_ctrl_c_while_the_run_starts_stops_cleanly_and_resumes(tmp_path, monkeypatch):
     """A Ctrl-C between creating the run directory and the first step (imports, TensorBoard,
     the optimizer) is honoured at the first safe point, not in the middle of an import."""
-    from densekit import session
+    from densekit.session import train as session
     from densekit.training.interrupt import TrainingInterrupted
     real_build = session.build_trainer
 

@@ -13,18 +13,18 @@ from densekit.config import Config, as_written_then, load_config, read_yaml, set
 from densekit.data import Dataset
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
-from densekit.heldout import named_test_part
+from densekit.session.heldout import named_test_part
 from densekit.logs import Log, console_log
 from densekit.nn.embeddings import embedded_count
 from densekit.nn.model import format_summary, summarise
 from densekit.nn.auto import with_network
-from densekit.pipeline import Fitted, prepare
-from densekit.predict import Predictor
+from densekit.session.pipeline import Fitted, prepare
+from densekit.session.predict import Predictor
 from densekit.rundir.claim import RunClaim, check_owned, holds_nothing
 from densekit.rundir.files import open_regular
 from densekit.rundir.run import check_new_folder, plan_run_dir
-from densekit.session import TrainResult, execute, model_inputs, resume_checkpoint
-from densekit.training.checkpoint import CheckpointFolder
+from densekit.session.train import TrainResult, execute, model_inputs, resume_checkpoint
+from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.training.evaluation import score, to_resident
 
 ConfigLike = Union[Config, dict, str, Path, None]
@@ -117,9 +117,9 @@ def write_report(run_dir: Path, log: Log, quiet: bool = False) -> None:
 def cross_validate(config: ConfigLike = None, *, folds: int = 4, retrain: bool = False,
                    monitor: Optional[str] = None, quiet: bool = False, log: Optional[Log] = None,
                    handle_signals: bool = False, **overrides: Any):
-    """K-fold cross-validation (see densekit.cv): one run per fold under `out`, their curves
+    """K-fold cross-validation (see densekit.session.cv): one run per fold under `out`, their curves
     averaged, the best epoch chosen; retrain=True then trains on all the training data."""
-    from densekit.cv import cross_validate as run_folds
+    from densekit.session.cv import cross_validate as run_folds
     log = logger(log, quiet)
     cfg = resolve(config, dotted(overrides))
     cv_dir = Path(cfg.out) if cfg.out else plan_run_dir(None, Path(cfg.data.source).stem + "-cv")

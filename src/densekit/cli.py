@@ -14,7 +14,7 @@ from densekit import __version__
 from densekit.config import BoundedLoader, load_config, short
 from densekit.errors import DensekitError
 from densekit.logs import show_library_notes
-from densekit.outputs import check_output
+from densekit.rundir.outputs import check_output
 from densekit.training.interrupt import TrainingInterrupted
 
 # flag -> dotted configuration key. Values are passed as text and validated by the config.
@@ -257,7 +257,7 @@ def check_resume_flags(args: argparse.Namespace) -> None:
 
 def run_resume(args: argparse.Namespace) -> int:
     from densekit.api import resume
-    from densekit.finished import check_resumable
+    from densekit.session.finished import check_resumable
     run = Path(args.run)
     if not run.is_dir():
         what = "is a file, not a run directory" if run.exists() else "does not exist"
@@ -284,14 +284,14 @@ def interrupted_exit_code(err: TrainingInterrupted) -> int:
 
 def following() -> bool:
     """A process after the first of several (torchrun's RANK above 0)."""
-    from densekit.processes import rank
+    from densekit.session.processes import rank
     return rank() > 0
 
 
 def in_processes(args: argparse.Namespace) -> int:
     """--nproc N: launch N processes; in a process after the first: follow the first."""
     from densekit.api import dotted, resolve, saved_run_config
-    from densekit.processes import follow, launch
+    from densekit.session.processes import follow, launch
     from densekit.rundir.run import plan_run_dir
     if args.nproc:
         if args.nproc < 1:
@@ -310,7 +310,7 @@ def in_processes(args: argparse.Namespace) -> int:
 
 def print_result(result, quiet: bool) -> None:
     if quiet:  # otherwise the library already logged these lines
-        from densekit.outcome import headline
+        from densekit.session.finish import headline
         from densekit.tasks import KINDS
         print(headline(result.metrics, KINDS[result.task]))
         print(f"run directory: {result.run_dir}")

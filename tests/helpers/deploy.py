@@ -75,7 +75,7 @@ def train_run(folder: Path, kind: str) -> Path:
 
 def feature_rows(kind: str, run: Path, count: int, seed: int = 0) -> pd.DataFrame:
     """`count` rows (drawn with replacement) of the columns the model reads, as a CSV has them."""
-    from densekit.predict import Predictor
+    from densekit.session.predict import Predictor
     source, label, _ = KINDS[kind]
     if callable(source):
         frame = source()

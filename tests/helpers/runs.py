@@ -10,7 +10,7 @@ from pathlib import Path
 import yaml
 from safetensors.torch import load_file
 
-from densekit.training.checkpoint import CheckpointFolder, decode
+from densekit.rundir.checkpoint import CheckpointFolder, decode
 
 
 def copy_run(run: Path, folder: Path, name: str = "run") -> Path:

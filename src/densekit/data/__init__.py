@@ -10,11 +10,10 @@ from densekit.data.arrays import is_array_folder, load_array_folder
 from densekit.data.files import SUFFIXES, is_supported_file, load_file
 from densekit.data.images import load_image_folder
 from densekit.data.memory import dataset_from_memory
-from densekit.data.named import is_named, load_named
+from densekit.data.named import RUN_MARKER, is_named, load_named
 from densekit.data.parts import read_part
 from densekit.data.split import split_dataset
 from densekit.errors import DensekitError
-from densekit.rundir.claim import MARKER
 
 __all__ = ["Dataset", "Part", "load_source", "read_part", "check_finite", "is_raw_frame",
            "dataset_from_memory", "split_dataset"]
@@ -35,7 +34,7 @@ def load_source(cfg: DataConfig) -> Dataset:
 
 def load_any(source: str, cfg: DataConfig) -> Dataset:
     path = Path(source).expanduser()
-    if (path / MARKER).exists() and is_named(source):
+    if (path / RUN_MARKER).exists() and is_named(source):
         return load_named(source, cfg.options)  # `--out digits --data digits`: the name is meant
     if path.is_dir():
         if is_array_folder(path):

@@ -15,6 +15,9 @@ from densekit.errors import DensekitError, did_you_mean
 
 # Read-only: every known name (`name in LOADERS`), each with its registry entry.
 LOADERS: Mapping[str, NamedSet] = MappingProxyType(REGISTRY)
+# The file every densekit run directory holds (rundir/claim.py writes it). A folder holding
+# it is a run, never data: after `--out digits`, `--data digits` still means the named set.
+RUN_MARKER = ".densekit-run"
 
 
 def is_named(source: str) -> bool:

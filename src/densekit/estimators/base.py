@@ -21,10 +21,10 @@ from densekit.config import Config
 from densekit.data import dataset_from_memory
 from densekit.logs import console_log
 from densekit.nn.auto import AUTO_KEYS
-from densekit.outcome import TrainResult
-from densekit.pipeline import Fitted
-from densekit.predict import Predictor, saved_encoder
-from densekit.preprocess import Preprocessor, smooth_clip
+from densekit.session.finish import TrainResult
+from densekit.session.pipeline import Fitted
+from densekit.session.predict import Predictor, saved_encoder
+from densekit.data.preprocess import Preprocessor, smooth_clip
 from densekit.tasks import Task, build_task, task_from_json
 from densekit.estimators import inputs
 from densekit.estimators.inputs import InvalidInput, sklearn_errors

@@ -15,8 +15,8 @@ from typing import Optional
 
 from densekit.errors import DensekitError
 from densekit.extras import not_importable, require
-from densekit.outputs import check_output
-from densekit.predict import Predictor
+from densekit.rundir.outputs import check_output
+from densekit.session.predict import Predictor
 from densekit.rundir.files import atomic_write
 from densekit.version import __version__
 

@@ -8,7 +8,7 @@ from torch import nn
 
 from densekit.errors import DensekitError
 from densekit.nn.model import DenseNet
-from densekit.preprocess import CLIP_AT, Preprocessor
+from densekit.data.preprocess import CLIP_AT, Preprocessor
 from densekit.tasks import Task
 from densekit.tasks.classify import SingleLabel
 from densekit.tasks.multilabel import Multilabel

@@ -11,7 +11,7 @@ from typing import Optional
 import jinja2
 
 from densekit.errors import DensekitError
-from densekit.outputs import check_output
+from densekit.rundir.outputs import check_output
 from densekit.report import compare, sections
 from densekit.report.thresholds import threshold_curves
 from densekit.rundir.files import atomic_write

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from densekit.outputs import check_output
+from densekit.rundir.outputs import check_output
 from densekit.report import TEMPLATES, now, plots
 from densekit.rundir.files import atomic_write, read_json
 from densekit.rundir.run import RunDir

@@ -14,7 +14,7 @@ from densekit.errors import DensekitError
 from densekit.logs import library_log
 from densekit.nn.embeddings import embedded_count
 from densekit.nn.model import summarise
-from densekit.preprocess import Preprocessor
+from densekit.data.preprocess import Preprocessor
 from densekit.report import plots
 from densekit.rundir.evidence import FIRST, load_predictions
 from densekit.rundir.card import ModelCard

@@ -18,13 +18,14 @@ import uuid
 from pathlib import Path
 from typing import Optional
 
+from densekit.data.named import RUN_MARKER
 from densekit.errors import DensekitError
 from densekit.rundir.card import MODEL_FORMAT
 from densekit.rundir.files import atomic_write, read_json, read_regular
-from densekit.training.checkpoint import CheckpointFolder
+from densekit.rundir.checkpoint import CheckpointFolder
 
 LOCK = ".lock"
-MARKER = ".densekit-run"
+MARKER = RUN_MARKER
 CLAIM_FILES = {LOCK, MARKER}  # a folder holding only these is as good as empty
 MARKER_FORMAT = "densekit-run"
 

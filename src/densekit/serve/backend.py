@@ -13,7 +13,7 @@ import torch
 from densekit.errors import DensekitError
 from densekit.extras import MissingExtra, require
 from densekit.logs import Log
-from densekit.predict import Predictor
+from densekit.session.predict import Predictor
 
 BACKENDS = ("auto", "onnx", "torch")
 ONNX_RUNTIME = "--backend onnx (ONNX Runtime)"  # what needs the export extra, in its message

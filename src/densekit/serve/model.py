@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from densekit.logs import Log, library_log
-from densekit.predict import Predictor
+from densekit.session.predict import Predictor
 from densekit.serve.backend import make_backend
 from densekit.serve.inputs import Payload
 from densekit.serve.schema import Schema

@@ -12,7 +12,7 @@ import numpy as np
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import did_you_mean
-from densekit.predict import Predictor
+from densekit.session.predict import Predictor
 
 NUMBER_TYPES = frozenset({int, float})  # JSON numbers; bool is refused (True is no pixel value)
 

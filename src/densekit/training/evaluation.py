@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from densekit.errors import DensekitError
-from densekit.preprocess import Preprocessor
+from densekit.data.preprocess import Preprocessor
 from densekit.tasks import LossFn, Task
 from densekit.training import many_classes
 

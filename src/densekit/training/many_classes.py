@@ -21,7 +21,7 @@ from densekit.nn.heads import AdaptiveHead, SampledHead
 from densekit.nn.model import DenseNet
 from densekit.nn.sampled_output import SampledSoftmaxLoss
 from densekit.nn.samplers import make_sampler
-from densekit.preprocess import Preprocessor
+from densekit.data.preprocess import Preprocessor
 from densekit.tasks import LossFn, Task
 
 ROWS = 4096  # rows whose hidden activations are computed at once

@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from densekit.errors import DensekitError
-from densekit.training.checkpoint import Checkpoint, CheckpointFolder, from_json_tree, to_json_tree
+from densekit.rundir.checkpoint import Checkpoint, CheckpointFolder, from_json_tree, to_json_tree
 from densekit.training.loop import LoopState, Trainer
 from densekit.training.optim import Optimization
 from densekit.training.rng import capture_rng, restore_rng

@@ -11,7 +11,7 @@ import torch
 
 from densekit.nn.fastpath import FastDenseStep
 from densekit.nn.model import DenseNet
-from densekit.preprocess import Preprocessor
+from densekit.data.preprocess import Preprocessor
 from densekit.tasks import LossFn, Task
 from densekit.training.evaluation import Resident
 from densekit.training.graphs import GraphedStep, warm_up

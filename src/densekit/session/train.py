@@ -19,13 +19,13 @@ from densekit.errors import DensekitError
 from densekit.logs import Log
 from densekit.nn import auto, fastpath
 from densekit.nn.class_chunks import CELLS
-from densekit.outcome import TrainResult, finish
+from densekit.session.finish import TrainResult, finish
 from densekit.nn.embeddings import embedded_columns, embedded_count
 from densekit.nn.model import DenseNet, format_summary, summarise
-from densekit.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
+from densekit.session.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
 from densekit.rundir.run import RunDir
 from densekit.training.budget import choose_budget
-from densekit.training.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
+from densekit.rundir.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
 from densekit.training.evaluation import Resident
 from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.training.listeners import HistoryFile, Listener, ProgressBar, TensorBoard, WeightSnapshots

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 from densekit.config import TrainConfig, load_config
 from densekit.errors import DensekitError
-from densekit.training.checkpoint import CheckpointFolder
+from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.training.loop import total_steps
 
 

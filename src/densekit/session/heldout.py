@@ -9,7 +9,7 @@ from typing import Optional
 from densekit.config import Config, DataConfig, load_config
 from densekit.data import Part, load_source
 from densekit.errors import DensekitError
-from densekit.pipeline import split_holdouts
+from densekit.session.pipeline import split_holdouts
 
 
 def named_test_part(run_dir: Path, name: str, stratify: bool) -> Part:

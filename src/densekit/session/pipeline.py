@@ -17,7 +17,7 @@ from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
 from densekit.training.evaluation import Resident, to_resident
-from densekit.preprocess import Preprocessor
+from densekit.data.preprocess import Preprocessor
 from densekit.tasks import KINDS, Task, build_task, infer_task
 from densekit.tasks.labels import UnknownLabels
 from densekit.tasks.many_classes import OUTPUT_LOSSES

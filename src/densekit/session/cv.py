@@ -96,7 +96,7 @@ def without_automatic_stopping(cfg: Config) -> Config:
 def check_plan(cfg: Config, folds: int, monitor: str) -> None:
     """What a fold would refuse, refused before any folder is made or fold trained: the data
     (read, split into the first fold, encoded) and a monitored key the history never holds."""
-    from densekit.pipeline import prepare  # data readers only when a cross-validation runs
+    from densekit.session.pipeline import prepare  # data readers only when a cross-validation runs
     task = prepare(fold_config(cfg, folds, 0, None), torch.device("cpu")).task
     known = task.history_keys()
     if monitor not in known:

@@ -19,7 +19,7 @@ from densekit.errors import DensekitError
 from densekit.logs import Log, library_log
 from densekit.nn.embeddings import embedded_columns
 from densekit.nn.model import DenseNet
-from densekit.preprocess import Preprocessor
+from densekit.data.preprocess import Preprocessor
 from densekit.rundir.card import ModelCard
 from densekit.rundir.run import RunDir
 from densekit.tasks import Task, task_from_json
