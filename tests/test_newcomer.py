@@ -1,7 +1,9 @@
 """A newcomer's first hour (issue 19): what a new user ran into, each checked where it can fail."""
 
+import json
 import warnings
 
+import numpy as np
 import pytest
 
 import densekit
@@ -87,6 +89,26 @@ def test_resume_of_a_finished_run_says_so(finished_run, tmp_path, cli):
     assert code == 0 and "is finished" in out and "2 epochs (72 steps)" in out
     assert f"densekit resume {run} --epochs 4 --force" in out
     assert ((run / "metrics.json").read_bytes(), (run / "history.jsonl").read_bytes()) == before
+
+
+def test_resume_from_python_of_a_finished_run_returns_it_without_redoing_its_end(finished_run, tmp_path):
+    run = copy_run(finished_run, tmp_path)
+    files = {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    said = []
+    result = densekit.resume(run, log=said.append)
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.is_file()} == files
+    assert any("is finished" in line for line in said)
+    assert result.metrics == json.loads(files["metrics.json"]) and len(result.history) == 2
+    x = np.eye(64, dtype=np.float32)
+    assert np.array_equal(densekit.load(run).predict(x), densekit.load(finished_run).predict(x))
+    assert result.card.n_inputs == 64 and result.model is not None
+    assert result.config.train.epochs == 2 and result.run_dir == run
+
+
+def test_resume_in_processes_of_a_finished_run_starts_none(finished_run, tmp_path, cli):
+    run = copy_run(finished_run, tmp_path)
+    code, out, _ = cli("resume", run, "--nproc", "2")
+    assert code == 0 and "is finished" in out
 
 
 def test_resume_trains_a_finished_run_longer_when_asked(finished_run, tmp_path, cli):

@@ -13,6 +13,7 @@ from densekit.config import Config, as_written_then, load_config, read_yaml, set
 from densekit.data import Dataset
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
+from densekit.session.finished import check_resumable, finished_result
 from densekit.session.heldout import named_test_part
 from densekit.logs import Log, console_log
 from densekit.nn.embeddings import embedded_count
@@ -26,6 +27,7 @@ from densekit.rundir.run import check_new_folder, plan_run_dir
 from densekit.session.train import TrainResult, execute, model_inputs, resume_checkpoint
 from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.training.evaluation import score, to_resident
+from densekit.training.strategy import is_launched_by_torchrun
 
 ConfigLike = Union[Config, dict, str, Path, None]
 
@@ -136,11 +138,18 @@ def unfinished_without_checkpoint(path: Path) -> bool:
 
 def resume(run_dir: str | Path, *, force: bool = False, quiet: bool = False,
            log: Optional[Log] = None, handle_signals: bool = False, **overrides: Any) -> TrainResult:
-    """Continue a run from its newest good checkpoint, with the configuration it was started with."""
+    """Continue a run from its newest good checkpoint, with the configuration it was started with.
+    A finished run is said to be finished and returned as it is, unless train.epochs or
+    train.steps (with force=True) ask for a longer one."""
     log = logger(log, quiet)
     run_path = Path(run_dir)
     check_owned(run_path)
     with RunClaim(run_path, new=False):
+        # Under torchrun the launcher has checked: every process must take the same path.
+        finished = None if is_launched_by_torchrun() else check_resumable(run_path, dotted(overrides), force)
+        if finished:
+            log(finished)
+            return finished_result(run_path)
         checkpoint = resume_checkpoint(run_path, log)
         cfg = resolve(saved_config(run_path, checkpoint), dotted(overrides))
         result = execute(cfg, run_path, log, quiet, checkpoint, force, handle_signals=handle_signals)

@@ -257,7 +257,6 @@ def check_resume_flags(args: argparse.Namespace) -> None:
 
 def run_resume(args: argparse.Namespace) -> int:
     from densekit.api import resume
-    from densekit.session.finished import check_resumable
     run = Path(args.run)
     if not run.is_dir():
         what = "is a file, not a run directory" if run.exists() else "does not exist"
@@ -265,12 +264,8 @@ def run_resume(args: argparse.Namespace) -> int:
                             "that `densekit train` printed, e.g. runs/digits-….")
     if args.nproc or following():
         return in_processes(args)
-    overrides = overrides_from(args)
-    finished = check_resumable(run, overrides, args.force)
-    if finished:
-        print(finished)
-        return 0
-    result = resume(args.run, force=args.force, quiet=args.quiet, handle_signals=True, **overrides)
+    result = resume(args.run, force=args.force, quiet=args.quiet, handle_signals=True,
+                    **overrides_from(args))
     print_result(result, args.quiet)
     return 0
 
@@ -280,6 +275,18 @@ def interrupted_exit_code(err: TrainingInterrupted) -> int:
     ends cleanly (0), or torchrun would report it as failed; the launcher returns 130."""
     from densekit.training.strategy import is_launched_by_torchrun
     return 0 if is_launched_by_torchrun() else err.exit_code
+
+
+def resume_in_processes(args: argparse.Namespace) -> int:
+    """A finished run is said so here, before any process starts: a process that stopped at
+    once would leave the others waiting for it."""
+    from densekit.session.finished import check_resumable
+    from densekit.session.processes import launch
+    finished = check_resumable(Path(args.run), overrides_from(args), args.force)
+    if finished:
+        print(finished)
+        return 0
+    return launch(args.argv, args.nproc, Path(args.run))
 
 
 def following() -> bool:
@@ -297,7 +304,7 @@ def in_processes(args: argparse.Namespace) -> int:
         if args.nproc < 1:
             raise DensekitError(f"--nproc must be 1 or more; received {args.nproc}.")
         if args.command == "resume":
-            return launch(args.argv, args.nproc, Path(args.run))
+            return resume_in_processes(args)
         cfg = resolve(args.config, dotted(overrides_from(args)))
         out = Path(cfg.out) if cfg.out else plan_run_dir(None, Path(cfg.data.source).stem)
         return launch(args.argv, args.nproc, out)

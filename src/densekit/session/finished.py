@@ -12,6 +12,10 @@ from typing import Any, Optional
 from densekit.config import TrainConfig, load_config
 from densekit.errors import DensekitError
 from densekit.rundir.checkpoint import CheckpointFolder
+from densekit.rundir.files import read_json
+from densekit.rundir.run import RunDir
+from densekit.session.finish import TrainResult
+from densekit.session.predict import Predictor
 from densekit.training.loop import total_steps
 
 
@@ -72,6 +76,15 @@ def check_resumable(run_dir: Path, overrides: dict[str, Any], force: bool) -> Op
             f"report then belong to the longer run). Add --force to continue: densekit resume "
             f"{run_dir} {longer_flags(overrides)} --force")
     return None
+
+
+def finished_result(run_dir: Path) -> TrainResult:
+    """A finished run as training returned it, read from its files: nothing is redone."""
+    predictor = Predictor.load(run_dir)
+    info = read_json(run_dir / "run.json")
+    return TrainResult(run_dir, info["task"], read_json(run_dir / "metrics.json"),
+                       RunDir(run_dir).read_history(), predictor.model, predictor.card, info,
+                       load_config(run_dir / "config.yaml"))
 
 
 def describe(settings: TrainConfig, done: Finished) -> str:
