@@ -36,8 +36,9 @@ def finished_run(run_dir: Path) -> Optional[Finished]:
     """The run's end, or None while it has training left (interrupted, crashed, or continued
     since it last finished: its newest checkpoint is then past the step run.json records)."""
     info_path, folder = run_dir / "run.json", CheckpointFolder(run_dir)
-    if not (info_path.is_file() and (run_dir / "config.yaml").is_file() and folder.exists()):
-        return None
+    ended = ("run.json", "config.yaml", "model.json", "metrics.json")  # what the end writes
+    if not (all((run_dir / name).is_file() for name in ended) and folder.exists()):
+        return None  # an end cut short is redone
     try:
         info = json.loads(info_path.read_text(encoding="utf-8"))
         loop = folder.load_newest(warn=lambda _: None).meta["loop"]
