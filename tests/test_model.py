@@ -84,3 +84,11 @@ def test_per_layer_activations_are_used():
     net = DenseNet(3, 1, ModelConfig(hidden=[4, 4], activation=["tanh", "elu"], dropout=0.0))
     kinds = [type(m).__name__ for m in net.body]
     assert kinds == ["Linear", "Tanh", "Linear", "ELU"]
+
+
+def test_the_configuration_allows_exactly_the_activations_the_network_builds():
+    from typing import get_args
+    from densekit.config import Activation
+    from densekit.nn.activations import ACTIVATIONS
+    assert set(get_args(Activation)) == set(ACTIVATIONS)
+    assert {name for name, a in ACTIVATIONS.items() if a.fast} == {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}

@@ -6,12 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, get_args
 
 import yaml
 
 from densekit import __version__
-from densekit.config import BoundedLoader, load_config, short
+from densekit.config import Activation, BoundedLoader, load_config, short
 from densekit.errors import DensekitError
 from densekit.logs import show_library_notes
 from densekit.rundir.outputs import check_output
@@ -29,7 +29,7 @@ TRAIN_FLAGS = {
     "--validation-split": ("data.validation_split", "fraction held out for validation (0.2)"),
     "--test-split": ("data.test_split", "fraction held out for testing when the data has no test part (0.2)"),
     "--hidden": ("model.hidden", "hidden layer widths, e.g. 128,64; 'none' for a linear model; auto: from the data"),
-    "--activation": ("model.activation", "relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, linear; or one per layer: relu,tanh"),
+    "--activation": ("model.activation", f"{', '.join(get_args(Activation))}; or one per layer: relu,tanh"),
     "--dropout": ("model.dropout", "dropout rate after each hidden layer (0.2)"),
     "--loss": ("model.loss", "cross_entropy, binary_cross_entropy, mse, mae, huber (default: by task); "
                              "sampled-softmax or adaptive-softmax for very many classes (model.output)"),

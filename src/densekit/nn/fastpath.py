@@ -18,10 +18,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from densekit.nn.activations import ACTIVATIONS
 from densekit.nn.dropout import cpu_mask
 from densekit.nn.model import DenseNet
 
-ACTIVATIONS = {"relu", "leaky_relu", "tanh", "sigmoid", "linear"}
 MEAN, IGNORE_NONE = 1, -100  # ATen's reduction code for "mean"; the usual ignore_index
 
 
@@ -31,7 +31,7 @@ def supports(model: DenseNet) -> bool:
     c = model.cfg
     return (c.members == 1 and model.embed is None and not c.batch_norm
             and not model.has_weight_penalty() and not (c.activity_l1 or c.activity_l2)
-            and all(a in ACTIVATIONS for a in c.activations()))
+            and all(ACTIVATIONS[a].fast for a in c.activations()))
 
 
 class FastDenseStep:
@@ -114,26 +114,9 @@ def dropout_grad(grad: torch.Tensor, mask: torch.Tensor, p: float) -> torch.Tens
 
 
 def activate(z: torch.Tensor, name: str) -> torch.Tensor:
-    if name == "relu":
-        return z.relu_()
-    if name == "leaky_relu":
-        return nn.functional.leaky_relu_(z, 0.2)
-    if name == "tanh":
-        return z.tanh_()
-    if name == "sigmoid":
-        return z.sigmoid_()
-    return z
+    return ACTIVATIONS[name].forward(z)
 
 
 def activation_grad(grad: torch.Tensor, a: torch.Tensor, name: str) -> torch.Tensor:
-    """grad times the activation's derivative, written in terms of its output a (in place
-    except for relu, whose backward kernel is one op where a mask would take three)."""
-    if name == "relu":
-        return torch.ops.aten.threshold_backward(grad, a, 0)
-    if name == "leaky_relu":
-        grad.mul_(torch.where(a > 0, 1.0, 0.2))
-    elif name == "tanh":
-        grad.mul_(1 - a * a)
-    elif name == "sigmoid":
-        grad.mul_(a * (1 - a))
-    return grad
+    """grad times the activation's derivative, written in terms of its output a."""
+    return ACTIVATIONS[name].backward(grad, a)

@@ -10,18 +10,13 @@ import torch
 from torch import nn
 
 from densekit.config import ModelConfig
+from densekit.nn.activations import ACTIVATION_TYPES, ACTIVATIONS
 from densekit.nn.dropout import Dropout
 from densekit.nn.embeddings import PeriodicEmbedding, embedded_width
 from densekit.nn.embeddings import parameters_of as embedding_parameters
 from densekit.nn.heads import head_parameters, output_layer
 from densekit.nn.packed import MeanOfMembers, PackedLinear
 
-ACTIVATIONS = {
-    "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras's LeakyReLU slope
-    "elu": nn.ELU, "selu": nn.SELU, "gelu": nn.GELU, "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid, "linear": nn.Identity,
-}
-ACTIVATION_TYPES = (nn.ReLU, nn.LeakyReLU, nn.ELU, nn.SELU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.Identity)
 
 
 class DenseNet(nn.Module):
@@ -43,7 +38,7 @@ class DenseNet(nn.Module):
             if cfg.batch_norm:
                 # Keras's defaults: momentum 0.99 (PyTorch counts 1 - that), epsilon 1e-3.
                 self.body.append(nn.BatchNorm1d(units, momentum=0.01, eps=1e-3))
-            self.body.append(ACTIVATIONS[activation]())
+            self.body.append(ACTIVATIONS[activation].module())
             if cfg.dropout > 0:
                 self.body.append(Dropout(cfg.dropout))
             width = units
