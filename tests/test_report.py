@@ -275,3 +275,9 @@ def test_a_run_keeps_its_colour_in_a_figure_where_another_run_is_missing():
     colours = {"a": PALETTE[0], "b": PALETTE[1]}
     figure = curves_figure({"b": ([1, 2], [0.5, 0.4])}, "loss", "loss", colours=colours)
     assert to_hex(figure.axes[0].lines[0].get_color()) == PALETTE[1]
+
+
+def test_the_files_a_report_expects_are_run_files():
+    from densekit.report import EXPECTED
+    from densekit.rundir.outputs import RUN_FILES
+    assert set(EXPECTED) <= RUN_FILES

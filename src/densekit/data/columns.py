@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from densekit.errors import DensekitError
+from densekit.errors import preview as errors_preview
 
 Label = Optional[Union[str, int, list]]  # one column (name or index), or several (multilabel)
 LABEL_GUESSES = ("label", "target", "class", "y")
@@ -67,5 +68,4 @@ def labels_of(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
 
 
 def preview(columns: list[str]) -> str:
-    shown = ", ".join(columns[:20])
-    return shown + (f" … ({len(columns)} in all)" if len(columns) > 20 else "")
+    return errors_preview(columns, count=20)

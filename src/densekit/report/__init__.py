@@ -19,8 +19,10 @@ from densekit.rundir.files import atomic_write
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=jinja2.select_autoescape(["html", "j2"]), trim_blocks=True, lstrip_blocks=True)
-RUN_FILES = ["config.yaml", "history.jsonl", "run.json", "metrics.json", "model.json",
-             "model.safetensors", "predictions.npz"]
+# What a finished run holds (names from rundir/outputs.py's RUN_FILES, a test checks), in the
+# order the page lists the missing ones.
+EXPECTED = ["config.yaml", "history.jsonl", "run.json", "metrics.json", "model.json",
+            "model.safetensors", "predictions.npz"]
 
 
 def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.0,
@@ -56,7 +58,7 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
 def missing_files(run: Path) -> list[str]:
     """The files an ended training run writes that this one lacks. A finished model saved
     without held-out predictions (an estimator's save) is complete: it has none to keep."""
-    missing = [name for name in RUN_FILES if not (run / name).exists()]
+    missing = [name for name in EXPECTED if not (run / name).exists()]
     return [] if missing == ["predictions.npz"] else missing
 
 

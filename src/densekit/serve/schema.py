@@ -12,6 +12,7 @@ import numpy as np
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import did_you_mean
+from densekit.errors import preview as errors_preview
 from densekit.session.predict import Predictor
 
 NUMBER_TYPES = frozenset({int, float})  # JSON numbers; bool is refused (True is no pixel value)
@@ -180,6 +181,5 @@ def short(value: Any, width: int = 40) -> str:
     return text if len(text) <= width else text[:width - 1] + "…"
 
 
-def preview(names: list, count: int = 8) -> str:
-    shown = ", ".join(map(str, names[:count]))
-    return shown + (f", … ({len(names)} in all)" if len(names) > count else "")
+def preview(names: list) -> str:
+    return errors_preview(names, count=8)

@@ -7,6 +7,7 @@ from typing import Any, Optional
 import numpy as np
 
 from densekit.errors import DensekitError
+from densekit.errors import preview as errors_preview
 
 
 def sorted_classes(y: np.ndarray) -> list:
@@ -54,5 +55,5 @@ def display(value: Any, names: Optional[dict]) -> str:
 
 
 def preview(values: list) -> str:
-    shown = ", ".join(repr(v) for v in values[:10])
-    return shown + (f" … ({len(values)} in all)" if len(values) > 10 else "")
+    """Labels as Python writes them (a label "1" and a label 1 differ)."""
+    return errors_preview(values, show=repr)
