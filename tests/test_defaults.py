@@ -12,8 +12,8 @@ import yaml
 
 import densekit
 from densekit.config import TrainConfig
-from densekit.data.tables import TableEncoder, column_kinds
 from densekit.data.preprocess import CLIP_AT, Preprocessor
+from densekit.data.tables import TableEncoder, column_kinds
 from densekit.tasks import infer_task
 from densekit.training.budget import choose_budget
 

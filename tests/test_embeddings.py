@@ -11,10 +11,10 @@ import torch
 
 import densekit
 from densekit.config import ModelConfig
+from densekit.data.preprocess import Preprocessor
 from densekit.nn.embeddings import FREQUENCIES, OUT, PeriodicEmbedding, embedded_columns
 from densekit.nn.model import DenseNet, summarise
 from densekit.session.predict import Predictor
-from densekit.data.preprocess import Preprocessor
 
 
 def test_each_numeric_column_becomes_itself_and_its_periodic_code():

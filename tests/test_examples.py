@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import densekit
-from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.config import load_config
 from densekit.data import load_source
+from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.session.pipeline import split_holdouts
 from tests.conftest import needs_fashion
 from tests.helpers.words import sequences

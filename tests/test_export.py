@@ -14,8 +14,8 @@ onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("onnxscript")
 
-from densekit.errors import DensekitError  # noqa: E402
 from densekit.cli import main  # noqa: E402
+from densekit.errors import DensekitError  # noqa: E402
 from densekit.exporting import ExportResult, export  # noqa: E402
 from tests.helpers.deploy import KINDS, feature_rows, predicted, train_run  # noqa: E402
 

@@ -14,8 +14,8 @@ import pytest
 import yaml
 
 import densekit
-from densekit.rundir.claim import MARKER
 from densekit.rundir.checkpoint import CheckpointFolder
+from densekit.rundir.claim import MARKER
 from tests.conftest import run_subprocess
 from tests.helpers.runs import copy_run, history, start, wait_for_checkpoint
 

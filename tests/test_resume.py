@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import densekit
-from densekit.rundir.checkpoint import CheckpointFolder, decode
 from densekit.errors import DensekitError
+from densekit.rundir.checkpoint import CheckpointFolder, decode
 from tests.helpers.runs import (assert_same_history, assert_same_weights, reference_run, start,
                                 wait_for_checkpoint)
 

@@ -13,19 +13,19 @@ from densekit.config import Config, as_written_then, load_config, read_yaml, set
 from densekit.data import Dataset
 from densekit.data.named import LOADERS
 from densekit.errors import DensekitError
-from densekit.session.finished import check_resumable, finished_result
-from densekit.session.heldout import named_test_part
 from densekit.logs import Log, console_log
+from densekit.nn.auto import with_network
 from densekit.nn.embeddings import embedded_count
 from densekit.nn.model import format_summary, summarise
-from densekit.nn.auto import with_network
-from densekit.session.pipeline import Fitted, prepare
-from densekit.session.predict import Predictor
+from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.rundir.claim import RunClaim, check_owned, holds_nothing
 from densekit.rundir.files import open_regular
 from densekit.rundir.run import check_new_folder, plan_run_dir
+from densekit.session.finished import check_resumable, finished_result
+from densekit.session.heldout import named_test_part
+from densekit.session.pipeline import Fitted, prepare
+from densekit.session.predict import Predictor
 from densekit.session.train import TrainResult, execute, model_inputs, resume_checkpoint
-from densekit.rundir.checkpoint import CheckpointFolder
 from densekit.training.evaluation import score, to_resident
 from densekit.training.strategy import is_launched_by_torchrun
 

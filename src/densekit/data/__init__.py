@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from densekit.config import DataConfig
-from densekit.data.dataset import Dataset, Part, check_finite, is_raw_frame
 from densekit.data.arrays import is_array_folder, load_array_folder
+from densekit.data.dataset import Dataset, Part, check_finite, is_raw_frame
 from densekit.data.files import SUFFIXES, is_supported_file, load_file
 from densekit.data.images import load_image_folder
 from densekit.data.memory import dataset_from_memory

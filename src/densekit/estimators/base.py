@@ -19,17 +19,17 @@ from sklearn.utils.validation import check_is_fitted
 from densekit.api import train_in_memory
 from densekit.config import Config
 from densekit.data import dataset_from_memory
+from densekit.data.preprocess import Preprocessor, smooth_clip
+from densekit.estimators import inputs
+from densekit.estimators.inputs import InvalidInput, sklearn_errors
+from densekit.estimators.runfiles import save_run
+from densekit.estimators.settings import MAX_SEED, build_config, seed_from, training_rows
 from densekit.logs import console_log
 from densekit.nn.auto import AUTO_KEYS
 from densekit.session.finish import TrainResult
 from densekit.session.pipeline import Fitted
 from densekit.session.predict import Predictor, saved_encoder
-from densekit.data.preprocess import Preprocessor, smooth_clip
 from densekit.tasks import Task, build_task, task_from_json
-from densekit.estimators import inputs
-from densekit.estimators.inputs import InvalidInput, sklearn_errors
-from densekit.estimators.runfiles import save_run
-from densekit.estimators.settings import MAX_SEED, build_config, seed_from, training_rows
 
 ARCHITECTURE = ("hidden", "activation", "batch_norm", "use_bias")
 

@@ -15,9 +15,9 @@ from typing import Optional
 
 from densekit.errors import DensekitError
 from densekit.extras import not_importable, require
+from densekit.rundir.files import atomic_write
 from densekit.rundir.outputs import check_output
 from densekit.session.predict import Predictor
-from densekit.rundir.files import atomic_write
 from densekit.version import __version__
 
 FORMATS = ("onnx",)

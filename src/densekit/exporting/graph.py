@@ -6,9 +6,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from densekit.data.preprocess import CLIP_AT, Preprocessor
 from densekit.errors import DensekitError
 from densekit.nn.model import DenseNet
-from densekit.data.preprocess import CLIP_AT, Preprocessor
 from densekit.tasks import Task
 from densekit.tasks.classify import SingleLabel
 from densekit.tasks.multilabel import Multilabel

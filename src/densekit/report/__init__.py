@@ -11,10 +11,10 @@ from typing import Optional
 import jinja2
 
 from densekit.errors import DensekitError
-from densekit.rundir.outputs import check_output
 from densekit.report import compare, sections
 from densekit.report.thresholds import threshold_curves
 from densekit.rundir.files import atomic_write
+from densekit.rundir.outputs import check_output
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),

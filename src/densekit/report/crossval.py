@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Optional
 
-from densekit.rundir.outputs import check_output
 from densekit.report import TEMPLATES, now, plots
 from densekit.rundir.files import atomic_write, read_json
+from densekit.rundir.outputs import check_output
 from densekit.rundir.run import RunDir
 
 SMOOTHING = 0.9  # the Boston-housing chapter's factor

@@ -10,14 +10,14 @@ from typing import Optional
 import numpy as np
 
 from densekit.config import ModelConfig
+from densekit.data.preprocess import Preprocessor
 from densekit.errors import DensekitError
 from densekit.logs import library_log
 from densekit.nn.embeddings import embedded_count
 from densekit.nn.model import summarise
-from densekit.data.preprocess import Preprocessor
 from densekit.report import plots
-from densekit.rundir.evidence import FIRST, load_predictions
 from densekit.rundir.card import ModelCard
+from densekit.rundir.evidence import FIRST, load_predictions
 from densekit.rundir.files import JSON_LIMIT, read_regular
 from densekit.rundir.run import RunDir
 from densekit.tasks import SingleLabel, Task, task_from_json

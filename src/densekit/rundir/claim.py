@@ -21,8 +21,8 @@ from typing import Optional
 from densekit.data.named import RUN_MARKER
 from densekit.errors import DensekitError
 from densekit.rundir.card import MODEL_FORMAT
-from densekit.rundir.files import atomic_write, read_json, read_regular
 from densekit.rundir.checkpoint import CheckpointFolder
+from densekit.rundir.files import atomic_write, read_json, read_regular
 
 LOCK = ".lock"
 MARKER = RUN_MARKER

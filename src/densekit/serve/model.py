@@ -12,10 +12,10 @@ import numpy as np
 import pandas as pd
 
 from densekit.logs import Log, library_log
-from densekit.session.predict import Predictor
 from densekit.serve.backend import make_backend
 from densekit.serve.inputs import Payload
 from densekit.serve.schema import Schema
+from densekit.session.predict import Predictor
 from densekit.tasks.classify import SingleLabel
 from densekit.tasks.multilabel import Multilabel
 from densekit.version import __version__

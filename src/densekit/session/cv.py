@@ -19,10 +19,10 @@ import torch
 
 from densekit.config import Config, read_yaml
 from densekit.errors import DensekitError
-from densekit.training.interrupt import TrainingInterrupted
-from densekit.tasks.metrics import lower_is_better
 from densekit.rundir.files import read_json, write_json
 from densekit.rundir.run import RunDir
+from densekit.tasks.metrics import lower_is_better
+from densekit.training.interrupt import TrainingInterrupted
 
 PLAN = "cv.yaml"  # the configuration every fold shares: a rerun must match it to continue
 

@@ -11,14 +11,14 @@ from typing import Any, Optional
 import torch
 
 from densekit.config import Config
-from densekit.session.convergence import still_improving
 from densekit.logs import Log
 from densekit.nn.model import DenseNet
-from densekit.session.pipeline import Prepared, class_weight_tensor
 from densekit.rundir.card import ModelCard, RunInfo
 from densekit.rundir.evidence import example_rows, save_predictions
 from densekit.rundir.files import write_json
 from densekit.rundir.run import RunDir
+from densekit.session.convergence import still_improving
+from densekit.session.pipeline import Prepared, class_weight_tensor
 from densekit.tasks import Task
 from densekit.training.evaluation import score, scores_of
 from densekit.training.loop import Trainer

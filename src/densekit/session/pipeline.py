@@ -12,15 +12,15 @@ import torch
 from densekit.config import Config, DataConfig
 from densekit.data import Dataset, Part, check_finite, is_raw_frame, load_source
 from densekit.data.labels import resolve_label_lists
+from densekit.data.preprocess import Preprocessor
 from densekit.data.split import split_dataset
 from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
-from densekit.training.evaluation import Resident, to_resident
-from densekit.data.preprocess import Preprocessor
 from densekit.tasks import KINDS, Task, build_task, infer_task
 from densekit.tasks.labels import UnknownLabels
 from densekit.tasks.many_classes import OUTPUT_LOSSES
+from densekit.training.evaluation import Resident, to_resident
 
 
 Encoder = Union[TableEncoder, TextEncoder]

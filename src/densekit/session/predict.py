@@ -13,13 +13,13 @@ from densekit.config import ModelConfig
 from densekit.data import Part, read_part
 from densekit.data.images import images_to_predict
 from densekit.data.labels import as_label_lists, label_matrix
+from densekit.data.preprocess import Preprocessor
 from densekit.data.tables import TableEncoder
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
 from densekit.logs import Log, library_log
 from densekit.nn.embeddings import embedded_columns
 from densekit.nn.model import DenseNet
-from densekit.data.preprocess import Preprocessor
 from densekit.rundir.card import ModelCard
 from densekit.rundir.run import RunDir
 from densekit.tasks import Task, task_from_json

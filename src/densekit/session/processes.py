@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Optional
 
 from densekit.config import Config
-from densekit.session.train import execute
 from densekit.rundir.checkpoint import CheckpointFolder
+from densekit.session.train import execute
 from densekit.training.interrupt import TrainingInterrupted
 
 

@@ -19,23 +19,23 @@ from densekit.errors import DensekitError
 from densekit.logs import Log
 from densekit.nn import auto, fastpath
 from densekit.nn.class_chunks import CELLS
-from densekit.session.finish import TrainResult, finish
 from densekit.nn.embeddings import embedded_columns, embedded_count
 from densekit.nn.model import DenseNet, format_summary, summarise
-from densekit.session.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
-from densekit.rundir.run import RunDir
-from densekit.training.budget import choose_budget
 from densekit.rundir.checkpoint import Checkpoint, CheckpointFolder, tensor_bytes
+from densekit.rundir.run import RunDir
+from densekit.session.finish import TrainResult, finish
+from densekit.session.pipeline import Fitted, Prepared, class_weight_tensor, describe, prepare
+from densekit.training.budget import choose_budget
 from densekit.training.evaluation import Resident
 from densekit.training.interrupt import InterruptFlag, TrainingInterrupted
 from densekit.training.listeners import HistoryFile, Listener, ProgressBar, TensorBoard, WeightSnapshots
-from densekit.training.memory import check_memory
 from densekit.training.loop import Trainer, expected_evaluations, total_steps
 from densekit.training.many_classes import training_loss
+from densekit.training.memory import check_memory
 from densekit.training.optim import Optimization, lazy_adam_applies
 from densekit.training.resume import Checkpointer, resume_from
-from densekit.training.steps import StepRunner
 from densekit.training.shards import AgreedInterrupt, ShardedStepRunner
+from densekit.training.steps import StepRunner
 from densekit.training.strategy import Processes, SingleProcess, cpu_threads, is_launched_by_torchrun
 from densekit.training.tblog import TensorBoardLog
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from densekit.errors import DensekitError
 from densekit.data.preprocess import Preprocessor
+from densekit.errors import DensekitError
 from densekit.tasks import LossFn, Task
 from densekit.training import many_classes
 

@@ -14,14 +14,14 @@ import numpy as np
 import torch
 
 from densekit.config import Config
+from densekit.data.preprocess import Preprocessor
 from densekit.errors import DensekitError
 from densekit.nn.class_chunks import TopClasses
-from densekit.nn.packed import MeanOfMembers, each_member
 from densekit.nn.heads import AdaptiveHead, SampledHead
 from densekit.nn.model import DenseNet
+from densekit.nn.packed import MeanOfMembers, each_member
 from densekit.nn.sampled_output import SampledSoftmaxLoss
 from densekit.nn.samplers import make_sampler
-from densekit.data.preprocess import Preprocessor
 from densekit.tasks import LossFn, Task
 
 ROWS = 4096  # rows whose hidden activations are computed at once

@@ -9,9 +9,9 @@ from typing import Optional
 
 import torch
 
+from densekit.data.preprocess import Preprocessor
 from densekit.nn.fastpath import FastDenseStep
 from densekit.nn.model import DenseNet
-from densekit.data.preprocess import Preprocessor
 from densekit.tasks import LossFn, Task
 from densekit.training.evaluation import Resident
 from densekit.training.graphs import GraphedStep, warm_up
