@@ -169,7 +169,7 @@ def test_output_is_a_name_for_train_out(cli, tmp_path):
 @pytest.mark.parametrize("command", ["evaluate", "predict", "report", "compare", "datasets", "config",
                                      "train", "resume", "cv", "summary"])
 def test_every_command_accepts_quiet(command):
-    from densekit.cli import build_parser
+    from densekit.cli.parser import build_parser
     parser = build_parser()
     positional = {"evaluate": ["R", "F"], "predict": ["R", "F"], "report": ["R"], "compare": ["A", "B"],
                   "resume": ["R"]}.get(command, [])

@@ -17,7 +17,8 @@ import densekit
 def all_modules() -> list[str]:
     names = ["densekit"]
     for info in pkgutil.walk_packages(densekit.__path__, prefix="densekit."):
-        names.append(info.name)
+        if not info.name.endswith(".__main__"):  # a program (python -m densekit.cli), not a module
+            names.append(info.name)
     return sorted(names)
 
 

@@ -13,7 +13,8 @@ import pytest
 import yaml
 from pydantic import BaseModel
 
-from densekit.cli import SWITCHES, TRAIN_FLAGS, build_parser
+from densekit.cli.flags import SWITCHES, TRAIN_FLAGS
+from densekit.cli.parser import build_parser
 from densekit.config import Config
 from tests.helpers.deploy import reviews
 

@@ -1,0 +1,7 @@
+"""python -m densekit.cli: what the `densekit` command runs."""
+
+import sys
+
+from densekit.cli import main
+
+sys.exit(main())
