@@ -1,20 +1,16 @@
-"""Typed configuration: data, model and training sections; YAML in, YAML out.
-
-Every value is validated before anything runs. Unknown keys, wrong types and
-out-of-range values are reported with the key, the value received and what is allowed.
-"""
+"""The configuration's schema: data, model and training sections, every value validated
+before anything runs. Unknown keys, wrong types and out-of-range values are reported with
+the key, the value received and what is allowed (messages.py)."""
 
 from __future__ import annotations
 
-import re
-import reprlib
-from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union, get_args
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from densekit.errors import DensekitError, did_you_mean
+from densekit.config.messages import format_errors
+from densekit.errors import DensekitError
 
 Task = Literal["binary", "multiclass", "multilabel", "regression"]
 Activation = Literal["relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "linear"]
@@ -248,190 +244,10 @@ class Config(Section):
         try:
             return cls.model_validate(values)
         except ValidationError as err:
-            raise DensekitError(format_errors(err)) from None
+            raise DensekitError(format_errors(err, cls)) from None
 
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
-
-
-# Keys added after runs were already being written, with the value that was in effect before
-# they existed: a run written without them resumes as the network it was (their defaults are
-# "auto", which could decide otherwise now).
-ADDED_LATER = {"model": {"members": 1, "embedding": "none"}}
-
-
-def as_written_then(values: dict[str, Any]) -> dict[str, Any]:
-    """A saved configuration with the keys added since it was written set as they were then."""
-    filled = {**values}
-    for section, keys in ADDED_LATER.items():
-        if isinstance(filled.get(section), dict):
-            filled[section] = {**keys, **filled[section]}
-    return filled
-
-
-def load_config(path: str | Path | None, overrides: dict[str, Any] | None = None) -> Config:
-    """Read a YAML file (or start from defaults), apply dotted overrides, validate."""
-    values = read_yaml(path) if path else {}
-    for dotted, value in (overrides or {}).items():
-        set_dotted(values, dotted, value)
-    return Config.from_dict(values)
-
-
-def read_yaml(path: str | Path) -> dict[str, Any]:
-    path = Path(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except OSError as err:
-        raise DensekitError(f"Cannot read the configuration file {path}: {err.strerror}. "
-                            "Check the path.") from None
-    except UnicodeDecodeError as err:
-        line = err.object[:err.start].count(b"\n") + 1
-        raise DensekitError(f"The configuration file {path} is not UTF-8 text: byte "
-                            f"0x{err.object[err.start]:02x} on line {line} is not valid UTF-8. "
-                            "Open it in an editor and save it as UTF-8.") from None
-    values = parse_yaml(text, f"The configuration file {path}") or {}
-    if not isinstance(values, dict):
-        raise DensekitError(f"The configuration file {path} must hold a mapping with sections "
-                            f"data, model and train; it holds a {type(values).__name__}.")
-    return values
-
-
-def parse_yaml(text: str, what: str) -> Any:
-    """yaml.safe_load with aliases bounded; `what` starts the error message."""
-    try:
-        return yaml.load(text, Loader=BoundedLoader)
-    except yaml.YAMLError as err:
-        raise DensekitError(f"{what} is not valid YAML: {clip(str(err), 400)}") from None
-    except RecursionError:
-        raise DensekitError(f"{what} is nested too deeply to read.") from None
-
-
-MAX_NODES = 100_000  # a configuration has a few hundred; aliases may not multiply them past this
-
-
-class BoundedLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents whose aliases expand past MAX_NODES nodes (the
-    "billion laughs": nine nested aliases of nine make 9**9 values from 90 lines), and aliases
-    that refer to themselves, before anything is built from them."""
-
-    def compose_document(self):
-        node = super().compose_document()
-        expanded_size(node, {}, set())
-        return node
-
-
-def expanded_size(node: yaml.Node, sizes: dict[int, int], open_nodes: set[int]) -> int:
-    """Nodes in `node` once every alias is replaced by a copy of its anchor."""
-    if id(node) in sizes:
-        return sizes[id(node)]
-    if id(node) in open_nodes:
-        raise yaml.YAMLError(f"an alias refers to itself (the anchor around line "
-                             f"{node.start_mark.line + 1}); write the value out instead")
-    open_nodes.add(id(node))
-    children: list = []
-    if isinstance(node, yaml.SequenceNode):
-        children = node.value
-    elif isinstance(node, yaml.MappingNode):
-        children = [part for pair in node.value for part in pair]
-    size = 1 + sum(expanded_size(child, sizes, open_nodes) for child in children)
-    open_nodes.discard(id(node))
-    if size > MAX_NODES:
-        raise yaml.YAMLError(f"its aliases (*name) expand to more than {MAX_NODES:,} values; "
-                             "a configuration needs far fewer: write the values out instead")
-    sizes[id(node)] = size
-    return size
-
-
-def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
-    *parents, leaf = dotted.split(".")
-    node = values
-    for depth, key in enumerate(parents):
-        child = node.get(key)
-        if child is None:  # `train:` left empty in a file is an empty section
-            child = node[key] = {}
-        if not isinstance(child, dict):
-            where = ".".join(parents[:depth + 1])
-            raise DensekitError(f"Cannot set {short(dotted)}: {short(where)} holds {short(child)}, "
-                                "not a section of keys. Fix that part of the configuration file.")
-        node = child
-    node[leaf] = value
-
-
-MAX_ERRORS = 8  # one paragraph: the first few problems, and how many more
-
-
-def format_errors(err: ValidationError) -> str:
-    errors = most_specific(err.errors())
-    lines = [format_one(e) for e in errors[:MAX_ERRORS]]
-    if len(errors) > MAX_ERRORS:
-        lines.append(f"({len(errors) - MAX_ERRORS} more problems not shown.)")
-    return "Invalid configuration: " + " ".join(lines)
-
-
-def most_specific(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """One error per key: a Union reports one error per branch, and only one helps."""
-    keyed = [(key_of(e), e) for e in errors]
-    keys = [k for k, _ in keyed]
-    kept: dict[str, dict[str, Any]] = {}
-    for key, error in keyed:
-        deeper = any(other.startswith(key + ".") for other in keys)
-        if not deeper and key not in kept:
-            kept[key] = error
-    return list(kept.values())
-
-
-def key_of(error: dict[str, Any]) -> str:
-    # Union branches add tags such as 'literal[...]' or 'dict[str,float]' to the location.
-    return ".".join(str(p) for p in error["loc"] if not re.match(r"^\w+\[", str(p)))
-
-
-def format_one(error: dict[str, Any]) -> str:
-    loc = (key_of(error) or "(top level)").split(".")
-    key = clip(".".join(loc), 120)  # a key, too, is text the user sent
-    received = error.get("input")
-    if error["type"] == "extra_forbidden":
-        parent = ".".join(loc[:-1])
-        allowed = known_keys(parent)
-        return (f"unknown key '{key}' (received {short(received)}). Allowed keys"
-                f"{' in ' + parent if parent else ''}: {', '.join(allowed)}."
-                f"{did_you_mean(loc[-1][:100], allowed)}")
-    reason = clip(error["msg"].removeprefix("Value error, "), 600)
-    if error["type"] == "value_error" and isinstance(received, dict):
-        return f"in '{key}': {reason}."  # a rule across keys: the message names them
-    message = f"key '{key}' received {short(received)}: {reason}."
-    expected = literal_choices(error)
-    if expected and isinstance(received, str):
-        message += did_you_mean(received[:100], expected)  # difflib time grows with the length
-    return message
-
-
-BOUNDED = reprlib.Repr()  # keyword arguments arrive only in Python 3.12
-BOUNDED.maxlevel, BOUNDED.maxstring, BOUNDED.maxother, BOUNDED.maxlong = 3, 120, 120, 60
-BOUNDED.maxdict = BOUNDED.maxlist = BOUNDED.maxtuple = BOUNDED.maxset = 8
-
-
-def short(value: Any) -> str:
-    """repr of a received value, bounded in the work done and in length: a message must
-    stay one paragraph whatever was received."""
-    return clip(BOUNDED.repr(value), 200)
-
-
-def clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit - 1] + "…"
-
-
-def literal_choices(error: dict[str, Any]) -> list[str]:
-    expected = (error.get("ctx") or {}).get("expected", "")
-    return [part.strip(" '") for part in expected.replace(" or ", ",").split(",") if part.strip()]
-
-
-def known_keys(section: str) -> list[str]:
-    model: type[BaseModel] = Config
-    for part in filter(None, section.split(".")):
-        annotation = model.model_fields[part].annotation
-        model = next(a for a in (annotation, *get_args(annotation))
-                     if isinstance(a, type) and issubclass(a, BaseModel))
-    return list(model.model_fields)
