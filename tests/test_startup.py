@@ -7,9 +7,10 @@ import sys
 
 import pytest
 
-# Run the command line, then print the modules it imported on the last line of stdout.
-PROGRAM = ("import sys\nfrom densekit.cli import main\ncode = main(sys.argv[1:])\n"
-           "print('\\n' + ' '.join(sorted(sys.modules)))\nsys.exit(code)")
+# Run the command line, then print the modules it imported on the last line of stdout (also
+# when argparse ends the program itself, as --version and --help do).
+PROGRAM = ("import sys\nfrom densekit.cli import main\ntry:\n    code = main(sys.argv[1:])\n"
+           "finally:\n    print('\\n' + ' '.join(sorted(sys.modules)))\nsys.exit(code)")
 HEAVY = {"torch", "pandas", "sklearn", "scipy", "matplotlib"}
 
 
@@ -17,7 +18,9 @@ def imported_by(*args) -> set[str]:
     proc = subprocess.run([sys.executable, "-c", PROGRAM, *map(str, args)], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
-    return set(proc.stdout.splitlines()[-1].split())
+    modules = set(proc.stdout.splitlines()[-1].split())
+    assert "densekit.cli" in modules  # the list, not the command's own output
+    return modules
 
 
 @pytest.mark.parametrize("args", [["--version"], ["--help"], ["train", "--help"]])
