@@ -41,7 +41,7 @@ class FastDenseStep:
     def __init__(self, model: DenseNet, output: str):
         self.model = model
         self.layers = [m for m in model.body if isinstance(m, nn.Linear)] + [model.head]
-        self.activations = model.cfg.activations()
+        self.activations = [ACTIVATIONS[name] for name in model.cfg.activations()]  # once, not per step
         self.drop = model.cfg.dropout
         self.multiclass = output == "softmax"
         self.one = torch.ones((), device=next(model.parameters()).device)  # d loss / d loss
@@ -54,7 +54,7 @@ class FastDenseStep:
         h = x                                                   # (batch, features)
         for layer, activation in zip(self.layers, self.activations):
             inputs.append(h)
-            a = activate(linear(h, layer), activation)          # (batch, units)
+            a = activation.forward(linear(h, layer))            # (batch, units), in place
             activated.append(a)
             if self.drop > 0.0:
                 a, mask = dropout(a, self.drop)
@@ -89,7 +89,7 @@ class FastDenseStep:
             grad = torch.mm(grad, layer.weight)                  # (batch, inputs of layer i)
             if masks:
                 grad = dropout_grad(grad, masks[i - 1], self.drop)
-            grad = activation_grad(grad, activated[i - 1], self.activations[i - 1])
+            grad = self.activations[i - 1].backward(grad, activated[i - 1])  # from its output
 
 
 def linear(h: torch.Tensor, layer: nn.Linear) -> torch.Tensor:
@@ -111,12 +111,3 @@ def dropout_grad(grad: torch.Tensor, mask: torch.Tensor, p: float) -> torch.Tens
     if mask.dtype == torch.bool:
         return torch.ops.aten.native_dropout_backward(grad, mask, 1.0 / (1.0 - p))
     return grad.mul_(mask)
-
-
-def activate(z: torch.Tensor, name: str) -> torch.Tensor:
-    return ACTIVATIONS[name].forward(z)
-
-
-def activation_grad(grad: torch.Tensor, a: torch.Tensor, name: str) -> torch.Tensor:
-    """grad times the activation's derivative, written in terms of its output a."""
-    return ACTIVATIONS[name].backward(grad, a)

@@ -3,7 +3,6 @@ continues only when asked for a longer run."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +39,7 @@ def finished_run(run_dir: Path) -> Optional[Finished]:
     if not (all((run_dir / name).is_file() for name in ended) and folder.exists()):
         return None  # an end cut short is redone
     try:
-        info = json.loads(info_path.read_text(encoding="utf-8"))
+        info = read_json(info_path)
         loop = folder.load_newest(warn=lambda _: None).meta["loop"]
     except (OSError, ValueError, KeyError, DensekitError):
         return None  # unreadable: let resume itself say what is wrong
