@@ -48,6 +48,27 @@ INGREDIENTS = {name: {**BEFORE, **setting} for name, setting in {
     "densekit-512-pat16": {"model__hidden": [512], "train__early_stopping__patience": 16},
 }.items()}
 DENSEKIT_VARIANTS.update(INGREDIENTS)
+# The second round (2026-12-04), one setting each on top of the defaults of cf8e611 (one layer
+# of 512 for tables, periodic embeddings from 10,000 rows): nothing pinned.
+ROUND_TWO = {
+    "dk-lr3e-3": {"train__lr": 0.003},
+    "dk-lr3e-4": {"train__lr": 0.0003},
+    "dk-d0": {"model__dropout": 0.0},
+    "dk-d0.3": {"model__dropout": 0.3},
+    "dk-val0.1": {"data__validation_split": 0.1},
+    "dk-b64": {"train__batch_size": 64},
+    "dk-cos": {"train__schedule": "cosine", "train__early_stopping__patience": None},
+    "dk-selu": {"model__activation": "selu", "model__kernel_initializer": "lecun_normal"},
+    "dk-gelu": {"model__activation": "gelu"},
+    "dk-1024": {"model__hidden": [1024]},
+    "dk-bn": {"model__batch_norm": True},
+    "dk-m8": {"model__members": 8},
+    "dk-pat30": {"train__early_stopping__patience": 30},
+    "dk-emb": {"model__embedding": "periodic"},
+    "dk-ls": {"model__label_smoothing": 0.1},
+    "dk-m4-emb": {"model__members": 4, "model__embedding": "periodic"},
+}
+DENSEKIT_VARIANTS.update(ROUND_TWO)
 TFIDF_WORDS = 10_000     # scikit-learn's MLP reads sparse TF-IDF: the whole vocabulary densekit keeps
 DENSE_WORDS = 1_000      # the tree and RealMLP need dense inputs: the 1,000 most frequent words
 
