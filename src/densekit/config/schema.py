@@ -66,6 +66,14 @@ class DataConfig(Section):
     text: TextColumn = Field(default_factory=TextColumn)
 
 
+class OutputSpec(Section):
+    """One output of several (model.outputs): its task (else inferred from its column), its
+    loss (else the task's default) and the weight of that loss in the sum."""
+    task: Optional[Task] = None
+    loss: Optional[Loss] = None
+    weight: float = Field(1.0, ge=0.0)
+
+
 class ModelConfig(Section):
     # Widths; [] is a linear model; auto: chosen from the data (nn/auto.py), one layer of 512
     # for a table, of 128 for images and bags of words.
@@ -95,6 +103,9 @@ class ModelConfig(Section):
     remove_accidental_hits: bool = True        # a sampled negative that is a true class is masked
     subtract_log_q: bool = True                # logits minus log(expected count): unbiased softmax
     adaptive_cutoffs: Optional[list[int]] = None  # adaptive_softmax cluster edges; None: by class count
+    # Several outputs, one head each, by label column: {species: {}, body_mass_g: {weight: 0.5}}.
+    # Empty: a label list of columns of different kinds still gives one head per column.
+    outputs: dict[str, OutputSpec] = Field(default_factory=dict)
 
     @field_validator("hidden")
     @classmethod
@@ -238,6 +249,25 @@ class Config(Section):
     model: ModelConfig = Field(default_factory=ModelConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     out: Optional[str] = None   # run directory; default runs/<data>-<time>
+
+    @model_validator(mode="after")
+    def _outputs_are_labels(self) -> "Config":
+        """model.outputs alone names the label columns; beside data.label it must match it."""
+        outputs = list(self.model.outputs)
+        if not outputs:
+            return self
+        if self.data.label is None:
+            self.data.label = outputs if len(outputs) > 1 else outputs[0]
+        labels = self.data.label if isinstance(self.data.label, list) else [self.data.label]
+        unknown = [o for o in outputs if o not in map(str, labels)]
+        if unknown:
+            raise ValueError(f"model.outputs names {', '.join(map(repr, unknown))}, which data.label "
+                             f"({', '.join(map(str, labels))}) does not list; name the same columns "
+                             "in both, or leave data.label out")
+        if self.data.task is not None:
+            raise ValueError("data.task sets one task for every label column; with model.outputs "
+                             "give each output's task there (model.outputs.NAME.task) instead")
+        return self
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "Config":

@@ -17,7 +17,8 @@ from densekit.data.split import split_dataset
 from densekit.data.tables import TableEncoder, refuse_missing
 from densekit.data.text import TextEncoder
 from densekit.errors import DensekitError
-from densekit.tasks import KINDS, Task, build_task, infer_task
+from densekit.tasks import (KINDS, Outputs, Task, build_outputs, build_task, infer_task,
+                            outputs_reason, several_outputs)
 from densekit.tasks.labels import UnknownLabels
 from densekit.tasks.many_classes import OUTPUT_LOSSES
 from densekit.training.evaluation import Resident, to_resident
@@ -72,12 +73,14 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
         else:
             check_finite(part.x, dataset.feature_names, role)
     refuse_unread_columns(dataset, cfg.data)
-    kind, reason = ((cfg.data.task, "given") if cfg.data.task
-                    else infer_task(dataset.train.y, cfg.model.output))
+    kind, reason = choose_task(dataset, cfg)
     dataset = split_holdouts(dataset, cfg, stratify=KINDS[kind].is_classifier)
     encoder = encode_tables(dataset, cfg.data, fitted.encoder) if dataset.is_mixed_table() else None
     task = fitted.task
-    if task is None:
+    if task is None and kind == Outputs.name:
+        task = build_outputs(dataset.train.y, dataset.label_names, cfg.model.outputs,
+                             cfg.model.standardize_target)
+    elif task is None:
         task, _ = build_task(dataset.train.y, kind, cfg.model.loss, dataset.class_names,
                              dataset.label_names, cfg.model.standardize_target, cfg.model.output)
     if cfg.train.batch_size is not None:  # else chosen to suit the rows (training/budget.py)
@@ -89,6 +92,30 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
                 for role, part in dataset.parts().items()}
     return Prepared(dataset, task, reason, prep, resident["train"],
                     resident.get("validation"), resident.get("test"), encoder)
+
+
+def choose_task(dataset: Dataset, cfg: Config) -> tuple[str, str]:
+    """The task's name (given, inferred, or several outputs) and the reason, for the log."""
+    y = dataset.train.y
+    if several_outputs(y, dataset.label_names, cfg.model.outputs, cfg.data.task):
+        refuse_with_outputs(cfg)
+        return Outputs.name, outputs_reason(y, dataset.label_names, cfg.model.outputs)
+    return (cfg.data.task, "given") if cfg.data.task else infer_task(y, cfg.model.output)
+
+
+def refuse_with_outputs(cfg: Config) -> None:
+    """What several outputs do not combine with: a loss for all (each output has its own)."""
+    if cfg.model.loss is not None:
+        raise DensekitError(f"model.loss ({cfg.model.loss}) sets one loss, but this run has several "
+                            "outputs, each with its own: give it per output (model.outputs.NAME.loss) "
+                            "and remove model.loss.")
+    if cfg.model.output in OUTPUT_LOSSES:
+        raise DensekitError(f"model.output {cfg.model.output} scores very many classes of one "
+                            "label; it does not combine with several outputs. Use model.output: "
+                            "softmax, or train one label column.")
+    if cfg.train.class_weight is not None:
+        raise DensekitError("train.class_weight weighs the classes of one label; with several "
+                            "outputs it is not supported yet. Remove it, or train one label column.")
 
 
 def refuse_unread_columns(dataset: Dataset, cfg: DataConfig) -> None:

@@ -14,10 +14,11 @@ from densekit.data.labels import is_label_lists
 from densekit.tasks.many_classes import OUTPUT_LOSSES, ManyClasses, many_classes_task
 from densekit.tasks.many_labels import ManyLabels, many_labels_task
 from densekit.tasks.multilabel import Multilabel
+from densekit.tasks.outputs import Head, Outputs, column_values
 from densekit.tasks.regression import Regression
 
 KINDS: dict[str, type[Task]] = {kind.name: kind for kind in (Binary, Multiclass, Multilabel, Regression,
-                                                            ManyClasses, ManyLabels)}
+                                                            ManyClasses, ManyLabels, Outputs)}
 MAX_CLASSES = 200  # integer labels with more distinct values than this look like a quantity
 FEW_CLASSES = 10   # this many integer values or fewer are classes whatever the row count
 ROWS_PER_CLASS = 5
@@ -100,6 +101,9 @@ def task_from_json(values: dict[str, Any]) -> Task:
     """The task saved in model.json ("targets"), in the form every version has written."""
     values = dict(values)
     kind = KINDS[values.pop("task")]
+    if kind is Outputs:
+        heads = [Head(h["name"], task_from_json(h["targets"]), h["weight"]) for h in values["heads"]]
+        return Outputs(values["loss"], values["n_outputs"], heads=heads)
     soft, mean, std = values.pop("soft_labels", False), values.pop("target_mean", None), values.pop("target_std", None)
     if kind is Multiclass:
         return kind(**values, soft_labels=soft)
@@ -166,3 +170,48 @@ def regression_task(y: np.ndarray, loss: str, standardize: bool) -> Regression:
         mean = z.mean(axis=0).tolist()
         std = np.where(z.std(axis=0) > 0, z.std(axis=0), 1.0).tolist()
     return Regression(loss, z.shape[1], target_mean=mean, target_std=std)
+
+
+# ------------------------------------------------------------------ several outputs
+
+
+def several_outputs(y: np.ndarray, label_names: Optional[list[str]], specs: dict, given: Optional[str]) -> bool:
+    """Several label columns are several outputs (a head each) when model.outputs names them,
+    or when no task is given and their columns are not all of one kind that a single head
+    covers: all 0/1 is multilabel (or one-hot), all quantities one regression of several targets."""
+    if specs:
+        return True
+    if given is not None or y.ndim != 2 or y.shape[1] < 2 or not label_names:
+        return False
+    kinds = {infer_task(column_values(y[:, i]))[0] for i in range(y.shape[1])}
+    return kinds not in ({"binary"}, {"regression"})
+
+
+def outputs_reason(y: np.ndarray, label_names: list[str], specs: dict) -> str:
+    kinds = [(specs.get(n).task if specs.get(n) else None) or infer_task(column_values(y[:, i]))[0]
+             for i, n in enumerate(label_names)]
+    return "several label columns: " + ", ".join(f"{n} {k}" for n, k in zip(label_names, kinds))
+
+
+def build_outputs(y: np.ndarray, label_names: list[str], specs: dict, standardize: bool) -> Outputs:
+    """One head per label column, each task given (model.outputs) or inferred from its column
+    and fitted on it; regression heads on standardised targets, so that no head's loss
+    dominates the sum because of its units."""
+    check_distinct(label_names)
+    heads = []
+    for i, name in enumerate(label_names):
+        spec, values = specs.get(name), column_values(y[:, i])
+        try:
+            task, _ = build_task(values, spec.task if spec else None, spec.loss if spec else None,
+                                 None, None, standardize)
+        except DensekitError as err:
+            raise DensekitError(f"Output {name!r}: {err}") from None
+        heads.append(Head(name, task, spec.weight if spec else 1.0))
+    return Outputs("weighted_sum", sum(h.task.n_outputs for h in heads), heads=heads)
+
+
+def check_distinct(label_names: list[str]) -> None:
+    twice = sorted({n for n in label_names if label_names.count(n) > 1})
+    if twice:
+        raise DensekitError(f"The label column(s) {', '.join(map(repr, twice))} are named twice in "
+                            "data.label; name each output's column once.")
