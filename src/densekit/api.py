@@ -211,7 +211,7 @@ def summary(config: ConfigLike = None, **overrides: Any) -> str:
     cfg = resolve(config, dotted(overrides))
     prepared = prepare(shapes_only(cfg), torch.device("cpu"))
     model = with_network(cfg.model, prepared.prep.kind, len(prepared.train))
-    return format_summary(summarise(model_inputs(prepared), prepared.task.n_outputs, model,
+    return format_summary(summarise(model_inputs(prepared), prepared.task.output_heads(), model,
                                     prepared.dataset.image_shape,
                                     embedded_count(model, prepared.prep)))
 

@@ -123,9 +123,10 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def print_metrics(metrics: dict[str, Any], per_class: bool = True) -> None:
-    for key, value in metrics.items():
-        if isinstance(value, float):
-            print(f"{key:<18}{value:.4f}")
+    scalars = {key: value for key, value in metrics.items() if isinstance(value, float)}
+    width = max([18, *(len(key) + 2 for key in scalars)])  # output names make keys long
+    for key, value in scalars.items():
+        print(f"{key:<{width}}{value:.4f}")
     per_class = per_class and (metrics.get("per_class") or metrics.get("per_label"))
     if per_class:
         print(f"\n{'class':<20}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}")

@@ -106,7 +106,9 @@ def two_dimensional(array: np.ndarray, what: str) -> np.ndarray:
 
 
 def as_labels(y: Any, what: str) -> tuple[np.ndarray, Optional[list[str]]]:
-    """(labels, names of the label columns when a frame gave several)."""
+    """(labels, names of the label columns when a frame or a dict gave several)."""
+    if isinstance(y, dict):  # {output: labels}, as Keras's fit takes a model's named targets
+        y = pd.DataFrame({str(k): np.asarray(v).tolist() for k, v in y.items()})
     names = [str(c) for c in y.columns] if isinstance(y, pd.DataFrame) and y.shape[1] > 1 else None
     labels = y.to_numpy() if isinstance(y, (pd.Series, pd.DataFrame)) else np.asarray(y)
     if labels.ndim == 2 and labels.shape[1] == 1:
@@ -114,7 +116,8 @@ def as_labels(y: Any, what: str) -> tuple[np.ndarray, Optional[list[str]]]:
     if labels.ndim not in (1, 2):
         raise DensekitError(
             f"{what} must hold one label per row (1-D), or one row of 0/1 labels or targets per "
-            f"row (2-D: multilabel, or several regression targets); it has shape {labels.shape}. "
+            f"row (2-D: multilabel, several regression targets, or a DataFrame or dict of label "
+            f"columns: several outputs); it has shape {labels.shape}. "
             f"Reshape it, e.g. {what}.reshape(len({what}), -1).")
     return labels, names
 

@@ -41,7 +41,7 @@ def export(run_dir: str | Path, output: str | Path | None = None, format: str = 
         raise DensekitError(f"Unknown export format {format!r}; densekit exports: {', '.join(FORMATS)}.")
     path = Path(output) if output else Path(run_dir) / "model.onnx"
     predictor = Predictor.load(run_dir)
-    refuse_many_classes(predictor)
+    refuse_unexportable(predictor)
     encoder_path = path.with_suffix(".encoder.json") if predictor.encoder is not None else None
     for target in filter(None, (path, encoder_path)):  # both refused before any work
         check_output(target, overwrite)
@@ -52,11 +52,18 @@ def export(run_dir: str | Path, output: str | Path | None = None, format: str = 
     return ExportResult(path, encoder_path, output_names(predictor))
 
 
-def refuse_many_classes(predictor: Predictor) -> None:
-    """A sampled or adaptive softmax's answer is its top classes, found class chunk by class
-    chunk; an ONNX graph of full probabilities over so many classes would mislead (and a
-    "values" output would be wrong), so such a run is refused, naming what works."""
+def refuse_unexportable(predictor: Predictor) -> None:
+    """Several outputs: not yet written as ONNX. A sampled or adaptive softmax's answer is its
+    top classes, found class chunk by class chunk; an ONNX graph of full probabilities over
+    so many classes would mislead (and a "values" output would be wrong). Such runs are
+    refused, naming what works."""
     task = predictor.task
+    if task.per_output():
+        raise DensekitError(
+            f"densekit export does not yet write ONNX for a run with several outputs "
+            f"({', '.join(name for name, *_ in task.per_output())}). Use `densekit predict RUN "
+            "FILE` (a column group per output) or `densekit serve RUN` (a field per output) "
+            "instead, or train one label column per run to export it.")
     if task.scores_in_chunks:
         raise DensekitError(
             f"densekit export writes ONNX for model.output: softmax (and sigmoid and regression "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Union
 
 import torch
 from torch import nn
@@ -153,18 +153,21 @@ class LayerRow:
     trainable: int
 
 
-def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
+def summarise(n_inputs: int, heads: Union[int, list[tuple[Optional[str], int]]], cfg: ModelConfig,
               image_shape: Optional[tuple] = None, embedded: int = 0) -> list[LayerRow]:
-    """Layer rows with Keras's names, output shapes and parameter counts."""
+    """Layer rows with Keras's names, output shapes and parameter counts. `heads`: the output
+    units, or (name, units) per output (Task.output_heads): several outputs are shown as one
+    Dense each, named after its label column as Keras names a model's outputs (they are one
+    layer's units side by side, so the counts add up the same)."""
     rows: list[LayerRow] = []
     counters: dict[str, int] = {}
 
-    def add(kind: str, units: int, params: int, trainable: int) -> None:
+    def add(kind: str, units: int, params: int, trainable: int, name: Optional[str] = None) -> None:
         key = {"BatchNormalization": "batch_normalization", "AdaptiveSoftmax": "adaptive_softmax",
                "PeriodicEmbedding": "periodic_embedding"}.get(kind, kind.lower())
         index = counters.get(key, 0)
         counters[key] = index + 1
-        name = key if index == 0 else f"{key}_{index}"
+        name = name or (key if index == 0 else f"{key}_{index}")
         rows.append(LayerRow(name, kind, (None, units), params, trainable))
 
     if image_shape is not None and len(image_shape) > 1:
@@ -181,8 +184,9 @@ def summarise(n_inputs: int, n_outputs: int, cfg: ModelConfig,
         if cfg.dropout > 0:
             add("Dropout", units, 0, 0)
         width = units
-    head = k * head_parameters(width, n_outputs, cfg)
-    add("AdaptiveSoftmax" if cfg.output == "adaptive_softmax" else "Dense", n_outputs, head, head)
+    for name, units in ([(None, heads)] if isinstance(heads, int) else heads):
+        head = k * head_parameters(width, units, cfg)
+        add("AdaptiveSoftmax" if cfg.output == "adaptive_softmax" else "Dense", units, head, head, name)
     return rows
 
 

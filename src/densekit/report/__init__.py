@@ -43,16 +43,23 @@ def build_report(run_dir: str | Path, skip_first: int = 0, smoothing: float = 0.
         "curves": sections.learning_curves(view, skip_first, smoothing),
         "smoothing": smoothing, "skip_first": skip_first,
         "metrics": sections.metric_tables(view),
-        "confusion": sections.confusion(view),
+        "outputs": [output_sections(name, part) for name, part in sections.output_views(view)],
         "weights": sections.first_layer_weights(view),
         "snapshots": sections.weight_snapshots(view),
         "gallery": sections.gallery(view),
-        "first_predictions": sections.first_predictions(view),
-        "regression": sections.regression(view),
-        "thresholds": threshold_curves(view),
     }
     atomic_write(path, TEMPLATES.get_template("report.html.j2").render(**context).encode())
     return path
+
+
+def output_sections(name: Optional[str], view: sections.RunView) -> dict:
+    """What the page draws for one output (the run's only one: name None)."""
+    return {"name": name, "task": view.targets.name if view.card else None,
+            "metrics": sections.metric_tables(view) if name else [],
+            "confusion": sections.confusion(view),
+            "first_predictions": sections.first_predictions(view),
+            "thresholds": threshold_curves(view),
+            "regression": sections.regression(view)}
 
 
 def missing_files(run: Path) -> list[str]:

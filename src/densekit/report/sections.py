@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Optional
 
@@ -101,6 +101,25 @@ def read_text_or_empty(path: Path, damaged: list[str]) -> str:
         return ""
 
 
+def output_views(view: RunView) -> list[tuple[Optional[str], RunView]]:
+    """The run as one view, or one view per output of a run with several: each holds that
+    output's task, metrics and predictions, so every section draws for it as for a run of
+    its own."""
+    task = view.targets
+    parts = task.per_output() if task is not None else []
+    if not parts:
+        return [(None, view)]
+    return [(name, output_view(view, name, head, out, target)) for name, head, out, target in parts]
+
+
+def output_view(view: RunView, name: str, task: Task, out: slice, target: slice) -> RunView:
+    metrics = {split: figures.get("outputs", {}).get(name, {}) for split, figures in view.metrics.items()}
+    p = view.predictions
+    predictions = None if p is None else {**p, "y": p["y"][:, target], "scores": p["scores"][:, out]}
+    card = replace(view.card, targets=task.to_json())
+    return replace(view, metrics=metrics, predictions=predictions, card=card, damaged=[])
+
+
 # ------------------------------------------------------------------ run and model
 
 
@@ -109,7 +128,7 @@ def summary_rows(view: RunView) -> Optional[dict]:
         return None
     card = view.card
     cfg = ModelConfig(**card.model)
-    rows = summarise(card.n_inputs, card.n_outputs, cfg,
+    rows = summarise(card.n_inputs, task_from_json(card.targets).output_heads(), cfg,
                      tuple(card.image_shape) if card.image_shape else None,
                      embedded_count(cfg, Preprocessor.from_json(card.preprocessing)))
     total = sum(r.params for r in rows)
@@ -133,7 +152,8 @@ def learning_curves(view: RunView, skip_first: int = 0, smoothing: float = 0.0) 
     if not history:
         return []
     figures = []
-    for key, label in [("loss", "loss"), (view.main_metric, view.main_metric.replace("_", " "))]:
+    for key in curve_keys(view):
+        label = key.replace("_", " ")
         series = {}
         for prefix, name in [("train_", "training"), ("val_", "validation")]:
             points = [(r["epoch"], r[prefix + key]) for r in history if prefix + key in r]
@@ -143,6 +163,15 @@ def learning_curves(view: RunView, skip_first: int = 0, smoothing: float = 0.0) 
             title = f"{label} per evaluation" + (f", smoothed ({smoothing})" if smoothing else "")
             figures.append(plots.curves(series, label, title, smoothing))
     return figures
+
+
+def curve_keys(view: RunView) -> list[str]:
+    """The loss, then what the task records at each evaluation (each output's main metric)."""
+    task = view.targets
+    if task is None:
+        return ["loss", view.main_metric]
+    recorded = [k.removeprefix("val_") for k in task.history_keys() if k.startswith("val_")]
+    return ["loss"] + [k for k in recorded if k != "loss"]
 
 
 # ------------------------------------------------------------------ metrics

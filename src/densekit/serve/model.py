@@ -16,6 +16,7 @@ from densekit.serve.backend import make_backend
 from densekit.serve.inputs import Payload
 from densekit.serve.schema import Schema
 from densekit.session.predict import Predictor
+from densekit.tasks.base import Task
 from densekit.tasks.classify import SingleLabel
 from densekit.tasks.multilabel import Multilabel
 from densekit.version import __version__
@@ -29,7 +30,6 @@ class ServedModel:
         self.predictor, self.scores, self.schema = predictor, scores, schema
         self.task = predictor.task
         self.names = [str(n) for n in self.task.class_names]
-        self.default_k = TOP_K if len(self.names) > MANY_CLASSES else len(self.names)
 
     @classmethod
     def load(cls, run_dir: str | Path, backend: str = "auto", onnx_file: Optional[Path] = None,
@@ -64,21 +64,13 @@ class ServedModel:
         return json.dumps({"predictions": self.rows(scores, top_k)}).encode()
 
     def rows(self, scores: np.ndarray, top_k: Optional[int]) -> list[dict]:
-        labels = self.task.decode(scores)
+        outputs = self.task.per_output()
+        if outputs:  # several outputs: one field per output, each answered as a run of its own
+            fields = {name: answer_rows(task, scores[:, out], top_k) for name, task, out, _ in outputs}
+            return [dict(zip(fields, row)) for row in zip(*fields.values())]
         if self.task.scores_in_chunks:  # very many classes: only the top ones were computed
-            return self.top_classes(labels, scores, top_k)
-        if isinstance(self.task, SingleLabel):
-            probabilities = self.task.class_probabilities(scores)
-            k = min(top_k or self.default_k, len(self.names))
-            return [{"label": plain(label), "probabilities": self.top(row, k)}
-                    for label, row in zip(labels, probabilities)]
-        if isinstance(self.task, Multilabel):
-            return [{"labels": [n for n, on in zip(self.names, flags) if on],
-                     "probabilities": dict(zip(self.names, map(float, row)))}
-                    for flags, row in zip(labels, scores)]
-        if scores.shape[1] == 1:
-            return [{"value": float(v)} for v in scores[:, 0]]
-        return [{"values": list(map(float, row))} for row in scores]
+            return self.top_classes(self.task.decode(scores), scores, top_k)
+        return answer_rows(self.task, scores, top_k)
 
     def top_classes(self, labels: np.ndarray, scores: np.ndarray, top_k: Optional[int]) -> list[dict]:
         """The most probable class and the top k (at most the task's top_k(), the classes
@@ -89,11 +81,6 @@ class ServedModel:
                  "probabilities": {self.names[c]: float(p) for c, p in zip(row[:k], chance[:k])}}
                 for label, row, chance in zip(labels, ids, proba)]
 
-    def top(self, row: np.ndarray, k: int) -> dict[str, float]:
-        if k >= len(self.names):
-            return dict(zip(self.names, map(float, row)))
-        best = np.argsort(-row, kind="stable")[:k]   # most probable first
-        return {self.names[i]: float(row[i]) for i in best}
 
     # ------------------------------------------------------------ GET /metadata
 
@@ -108,6 +95,10 @@ class ServedModel:
         if self.task.is_classifier:
             values["classes"] = [plain(c) for c in self.task.classes]
             values["class_names"] = self.names
+        if self.task.per_output():
+            values["outputs"] = {name: {"task": task.name, **({"classes": [plain(c) for c in task.classes]}
+                                                           if task.is_classifier else {})}
+                                 for name, task, _, _ in self.task.per_output()}
         if card.image_shape:
             values["image_shape"] = list(card.image_shape)
         return values
@@ -116,3 +107,28 @@ class ServedModel:
 def plain(value: Any) -> Any:
     """NumPy scalars as the Python values JSON writes."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+def answer_rows(task: Task, scores: np.ndarray, top_k: Optional[int]) -> list[dict]:
+    """One answer per row: the label and the top probabilities, the labels that are on, or
+    the value(s)."""
+    labels, names = task.decode(scores), [str(n) for n in task.class_names]
+    if isinstance(task, SingleLabel):
+        probabilities = task.class_probabilities(scores)
+        k = min(top_k or (TOP_K if len(names) > MANY_CLASSES else len(names)), len(names))
+        return [{"label": plain(label), "probabilities": top(names, row, k)}
+                for label, row in zip(labels, probabilities)]
+    if isinstance(task, Multilabel):
+        return [{"labels": [n for n, on in zip(names, flags) if on],
+                 "probabilities": dict(zip(names, map(float, row)))}
+                for flags, row in zip(labels, scores)]
+    if scores.shape[1] == 1:
+        return [{"value": float(v)} for v in scores[:, 0]]
+    return [{"values": list(map(float, row))} for row in scores]
+
+
+def top(names: list[str], row: np.ndarray, k: int) -> dict[str, float]:
+    if k >= len(names):
+        return dict(zip(names, map(float, row)))
+    best = np.argsort(-row, kind="stable")[:k]   # most probable first
+    return {names[i]: float(row[i]) for i in best}

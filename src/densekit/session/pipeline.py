@@ -97,7 +97,7 @@ def prepare(cfg: Config, device: torch.device, dataset: Optional[Dataset] = None
 def choose_task(dataset: Dataset, cfg: Config) -> tuple[str, str]:
     """The task's name (given, inferred, or several outputs) and the reason, for the log."""
     y = dataset.train.y
-    if several_outputs(y, dataset.label_names, cfg.model.outputs, cfg.data.task):
+    if several_outputs(y, dataset.label_names, cfg.model.outputs, cfg.data.task, cfg.model.output):
         refuse_with_outputs(cfg)
         return Outputs.name, outputs_reason(y, dataset.label_names, cfg.model.outputs)
     return (cfg.data.task, "given") if cfg.data.task else infer_task(y, cfg.model.output)
@@ -182,28 +182,40 @@ def check_labels(y, role: str, label_column) -> None:
     if np.ndim(y) == 2 and np.shape(y)[1] == 0:
         raise DensekitError(f"The {role} data has no label column: data.label names none "
                             f"({label_column!r}). Name the label column(s), e.g. --label y.")
-    missing = missing_labels(y)
-    if not missing:
+    gaps = label_gaps(y)
+    if gaps is None or not gaps.any():
         return
-    what = (f"The label column {label_column}" if isinstance(label_column, str)
-            else f"The label columns {', '.join(map(str, label_column))}" if label_column
-            else "The labels")
+    missing = int(gaps.any(axis=1).sum())
+    if isinstance(label_column, str) or not label_column:
+        what = f"The label column {label_column}" if label_column else "The labels"
+        what += f" {'has' if label_column else 'have'} {missing:,} missing values"
+    else:  # several: which of them to fill in
+        what = (f"The label columns ({gaps_per_column(gaps, label_column)}) have missing values "
+                f"in {missing:,} rows")
     raise DensekitError(
-        f"{what} has {missing:,} missing values (of {len(y):,} rows in the {role} data): a row "
+        f"{what} (of {len(y):,} rows in the {role} data): a row "
         "without a label cannot be learned from. Drop those rows (pandas: "
         "dropna(subset=[label])) or fill them in, then train again.")
 
 
-def missing_labels(y) -> int:
-    """Rows whose label (any of them, for several label columns) is NaN or None."""
+def label_gaps(y) -> Optional[np.ndarray]:
+    """(rows, label columns) True where a label is NaN or None; None for integer labels."""
     y = np.asarray(y)
     if y.dtype.kind == "f":
         gaps = np.isnan(y)
     elif y.dtype.kind == "O":
         gaps = pd.isna(y)
     else:
-        return 0
-    return int(gaps.reshape(len(y), -1).any(axis=1).sum())
+        return None
+    return np.asarray(gaps).reshape(len(y), -1)
+
+
+def gaps_per_column(gaps: np.ndarray, names) -> str:
+    """"species 1 missing, body_mass_g 2 missing": which label of several to fill in."""
+    counts = gaps.sum(axis=0)
+    if len(counts) != len(names):
+        return ", ".join(map(str, names))
+    return ", ".join(f"{n} {c:,} missing" for n, c in zip(names, counts) if c)
 
 
 def split_holdouts(dataset: Dataset, cfg: Config, stratify: bool) -> Dataset:
@@ -235,7 +247,6 @@ def describe(prepared: Prepared, log: Callable[[str], None]) -> None:
     shape = f", images {'×'.join(map(str, d.image_shape))}" if d.image_shape else ""
     log(f"data: {d.name} — {sizes} rows, {len(d.feature_names)} features{shape}")
     how = "given" if prepared.task_reason == "given" else f"inferred from {prepared.task_reason}"
-    classes = f", {len(t.classes)} classes" if t.is_classifier else ""
-    log(f"task: {t.name} ({how}; --task overrides){classes}; loss {t.loss}")
+    log(t.describe(how))
     for note in getattr(prepared.encoder, "notes", []):
         log(f"note: {note}")

@@ -68,7 +68,7 @@ def session(strategy: SingleProcess, cfg: Config, out: Optional[Path], log: Log,
     if checkpoint is not None:
         check_same_run(checkpoint, identity, force)
     describe(prepared, log)
-    layers = summarise(model_inputs(prepared), prepared.task.n_outputs, cfg.model,
+    layers = summarise(model_inputs(prepared), prepared.task.output_heads(), cfg.model,
                        prepared.dataset.image_shape, embedded_count(cfg.model, prepared.prep))
     check_memory(layers, cfg.train.batch_size, evaluated_rows(prepared), strategy.device)
     model = build_model(cfg, prepared).to(strategy.device)
@@ -237,8 +237,8 @@ def check_monitor(cfg: Config, prepared: Prepared) -> None:
     es, task = cfg.train.early_stopping, prepared.task
     known = task.history_keys()
     if es.monitor not in known:  # a misspelt key would silently turn early stopping off
-        raise DensekitError(f"train.early_stopping.monitor is '{es.monitor}', which a {task.name} "
-                            f"run never records. Choose one of: {', '.join(known)}.")
+        raise DensekitError(f"train.early_stopping.monitor is '{es.monitor}', which this run's "
+                            f"history ({task.name}) never records. Choose one of: {', '.join(known)}.")
     if es.patience and es.monitor.startswith("val_") and prepared.validation is None:
         raise DensekitError(f"Early stopping monitors {es.monitor}, but there is no validation "
                             "data. Set --validation-split above 0, give validation data, or "

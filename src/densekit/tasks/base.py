@@ -105,6 +105,20 @@ class Task(ABC):
         """Rows per class (or positives per label) among encoded targets; None for regression."""
         return None
 
+    def per_output(self) -> list[tuple[str, "Task", slice, slice]]:
+        """(name, task, its output columns, its target columns) for each of several outputs;
+        empty for a task of one output."""
+        return []
+
+    def output_heads(self) -> list[tuple[Optional[str], int]]:
+        """(name, units) of each output the layer summary shows; one unnamed head here."""
+        return [(None, self.n_outputs)]
+
+    def describe(self, how: str) -> str:
+        """The log's line for the task; `how`: given, or inferred from what."""
+        classes = f", {len(self.classes)} classes" if self.is_classifier else ""
+        return f"task: {self.name} ({how}; --task overrides){classes}; loss {self.loss}"
+
     # ------------------------------------------------------------ saved form
 
     def to_json(self) -> dict[str, Any]:

@@ -128,7 +128,10 @@ class Multiclass(SingleLabel):
         return class_indices(y.reshape(len(y)), self.classes, where)
 
     def true_classes(self, y: np.ndarray) -> np.ndarray:
-        return np.asarray(y).argmax(axis=1) if self.soft_labels else np.asarray(y).reshape(-1)
+        if self.soft_labels:
+            return np.asarray(y).argmax(axis=1)
+        # int64 even from float targets: one output of several keeps its indices among numbers
+        return np.asarray(y).reshape(-1).astype(np.int64, copy=False)
 
     def probabilities(self, out: torch.Tensor) -> torch.Tensor:
         return torch.softmax(out, dim=1)

@@ -175,13 +175,16 @@ def regression_task(y: np.ndarray, loss: str, standardize: bool) -> Regression:
 # ------------------------------------------------------------------ several outputs
 
 
-def several_outputs(y: np.ndarray, label_names: Optional[list[str]], specs: dict, given: Optional[str]) -> bool:
+def several_outputs(y: np.ndarray, label_names: Optional[list[str]], specs: dict, given: Optional[str],
+                    output: str = "softmax") -> bool:
     """Several label columns are several outputs (a head each) when model.outputs names them,
     or when no task is given and their columns are not all of one kind that a single head
     covers: all 0/1 is multilabel (or one-hot), all quantities one regression of several targets."""
     if specs:
         return True
-    if given is not None or y.ndim != 2 or y.shape[1] < 2 or not label_names:
+    if given is not None or output in OUTPUT_LOSSES or y.ndim != 2 or y.shape[1] < 2 or not label_names:
+        return False
+    if y.dtype.kind in "biuf" and infer_2d(y)[0] != "regression":  # 0/1 or one-hot: one head
         return False
     kinds = {infer_task(column_values(y[:, i]))[0] for i in range(y.shape[1])}
     return kinds not in ({"binary"}, {"regression"})

@@ -14,7 +14,9 @@ LOWER_IS_BETTER = ("loss", "log_loss", "mae", "mse", "rmse", "hamming_loss")
 
 
 def lower_is_better(key: str) -> bool:
-    return key.removeprefix("val_").removeprefix("train_") in LOWER_IS_BETTER
+    """By the metric's name, also after an output's name (val_body_mass_g_mae)."""
+    key = key.removeprefix("val_").removeprefix("train_")
+    return any(key == name or key.endswith("_" + name) for name in LOWER_IS_BETTER)
 
 
 def classification_metrics(truth: np.ndarray, pred: np.ndarray, proba: np.ndarray,

@@ -147,6 +147,17 @@ class Outputs(Task):
     def history_keys(self) -> list[str]:
         return ["train_loss", "val_loss"] + [f"val_{h.metric(h.task.main_metric)}" for h in self.heads]
 
+    def per_output(self) -> list[tuple[str, Task, slice, slice]]:
+        return [(h.name, h.task, o, t) for h, o, t in zip(self.heads, self.output_slices(), self.target_slices())]
+
+    def output_heads(self) -> list[tuple[Optional[str], int]]:
+        return [(h.name, h.task.n_outputs) for h in self.heads]
+
+    def describe(self, how: str) -> str:
+        heads = "; ".join(f"{h.name}: {h.task.name}" + (f", {len(h.task.classes)} classes" if h.task.is_classifier else "")
+                          + f", loss {h.task.loss} × {h.weight:g}" for h in self.heads)
+        return f"task: {len(self.heads)} outputs ({heads}; model.outputs.NAME sets task, loss, weight)"
+
     # ------------------------------------------------------------ saved form
 
     def to_json(self) -> dict[str, Any]:
