@@ -179,3 +179,52 @@ def test_rows_missing_one_label_are_counted_per_column(cli, iris_csv, tmp_path):
     frame.to_csv(iris_csv, index=False)
     refused_run(cli, tmp_path, "--data", iris_csv, "--label", LABELS,
                 says=["species 1 missing", "petal_width 2 missing", "3 rows", "dropna"])
+
+
+# ------------------------------------------------------------------ a multi-label group and a number
+
+
+def digits_properties(folder):
+    """The digits as a user's CSV: 64 pixels, then what the digit is (even, above four, a
+    prime: three 0/1 labels of one multilabel output) and its value as a number."""
+    from sklearn.datasets import load_digits
+    bunch = load_digits()
+    frame = pd.DataFrame(bunch.data, columns=[f"p{i}" for i in range(64)])
+    digit = bunch.target
+    frame["even"], frame["above_four"] = (digit % 2 == 0).astype(int), (digit > 4).astype(int)
+    frame["prime"] = np.isin(digit, [2, 3, 5, 7]).astype(int)
+    frame["value"] = digit.astype(float)
+    path = folder / "digits.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_a_multilabel_group_and_a_number_train_as_two_heads(cli, tmp_path):
+    config = tmp_path / "group.yaml"
+    config.write_text(f"data: {{source: {digits_properties(tmp_path)}}}\n"
+                      "model:\n  outputs:\n    digit_is: {columns: [even, above_four, prime]}\n"
+                      "    value: {task: regression}\n"
+                      "train: {epochs: 30}\n")
+    code, out, err = cli("train", config, "--out", tmp_path / "run")
+    assert code == 0, err
+    assert "digit_is: multilabel, 3 labels" in out and "digit_is (Dense)" in out, out
+    test = json.loads((tmp_path / "run" / "metrics.json").read_text())["test"]
+    assert test["outputs"]["digit_is"]["f1_micro"] >= 0.9 and test["value_r2"] >= 0.8, test
+    assert set(test["outputs"]["digit_is"]["per_label"]) == {"even", "above_four", "prime"}
+    code, _, err = cli("predict", tmp_path / "run", tmp_path / "digits.csv", "--output", tmp_path / "p.csv")
+    assert code == 0, err
+    assert list(pd.read_csv(tmp_path / "p.csv").columns) == [
+        "digit_is_even", "digit_is_above_four", "digit_is_prime",
+        "digit_is_prob_even", "digit_is_prob_above_four", "digit_is_prob_prime", "value"]
+
+
+def test_a_group_of_one_column_or_of_text_is_refused(cli, iris_csv, tmp_path):
+    refused_run(cli, tmp_path, "--data", iris_csv, "--set", "model.outputs.kind.columns=[species]",
+                says=["two or more", "model.outputs.kind"])
+    refused_run(cli, tmp_path, "--data", iris_csv, "--set", "model.outputs.kind.columns=[species,petal_width]",
+                says=["Output 'kind'", "0/1"])
+
+
+def test_a_column_in_two_outputs_is_refused(cli, iris_csv, tmp_path):
+    refused_run(cli, tmp_path, "--data", iris_csv, "--set", "model.outputs.a.columns=[species,petal_width]",
+                "--set", "model.outputs.petal_width.weight=1", says=["'petal_width'", "more than one output"])

@@ -72,6 +72,22 @@ class OutputSpec(Section):
     task: Optional[Task] = None
     loss: Optional[Loss] = None
     weight: float = Field(1.0, ge=0.0)
+    # A multi-label group: these 0/1 label columns answered by one head (task multilabel),
+    # named by the output's key. Empty: the output is the label column of its key.
+    columns: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _group_is_multilabel(self) -> "OutputSpec":
+        if self.columns and len(self.columns) < 2:
+            raise ValueError("columns groups two or more 0/1 label columns into one multilabel "
+                             "output; for one column, name the output after it instead")
+        if self.columns and self.task not in (None, "multilabel"):
+            raise ValueError(f"a group of columns is one multilabel output, not {self.task}; "
+                             "remove task or set it to multilabel")
+        return self
+
+    def label_columns(self, name: str) -> list[str]:
+        return list(self.columns) or [name]
 
 
 class ModelConfig(Section):
@@ -253,9 +269,13 @@ class Config(Section):
     @model_validator(mode="after")
     def _outputs_are_labels(self) -> "Config":
         """model.outputs alone names the label columns; beside data.label it must match it."""
-        outputs = list(self.model.outputs)
+        outputs = [c for name, spec in self.model.outputs.items() for c in spec.label_columns(name)]
         if not outputs:
             return self
+        twice = sorted({c for c in outputs if outputs.count(c) > 1})
+        if twice:
+            raise ValueError(f"model.outputs names the label column(s) {', '.join(map(repr, twice))} "
+                             "in more than one output; give each column to one output")
         if self.data.label is None:
             self.data.label = outputs if len(outputs) > 1 else outputs[0]
         labels = self.data.label if isinstance(self.data.label, list) else [self.data.label]
@@ -264,6 +284,10 @@ class Config(Section):
             raise ValueError(f"model.outputs names {', '.join(map(repr, unknown))}, which data.label "
                              f"({', '.join(map(str, labels))}) does not list; name the same columns "
                              "in both, or leave data.label out")
+        clashes = [g for g, spec in self.model.outputs.items() if spec.columns and g in map(str, labels)]
+        if clashes:
+            raise ValueError(f"the group output {clashes[0]!r} has the name of a label column; name "
+                             "the group otherwise (model.outputs.NAME.columns)")
         if self.data.task is not None:
             raise ValueError("data.task sets one task for every label column; with model.outputs "
                              "give each output's task there (model.outputs.NAME.task) instead")

@@ -135,9 +135,10 @@ def encode_labels(task: Task, part: Part, role: str, reason: str):
     except UnknownLabels as err:
         if reason == "given" or part.y.dtype.kind not in "biuf":
             raise
+        fix = ("--set model.outputs.NAME.task=regression for that output" if isinstance(task, Outputs)
+               else "--task regression")
         raise DensekitError(f"{err} The task {task.name} was inferred (from {reason}); if "
-                            "the label is a quantity rather than a category, train with "
-                            "--task regression.") from None
+                            f"the label is a quantity rather than a category, train with {fix}.") from None
 
 
 def encode_tables(dataset: Dataset, cfg: DataConfig, encoder: Optional[Encoder] = None) -> Encoder:

@@ -102,7 +102,8 @@ def task_from_json(values: dict[str, Any]) -> Task:
     values = dict(values)
     kind = KINDS[values.pop("task")]
     if kind is Outputs:
-        heads = [Head(h["name"], task_from_json(h["targets"]), h["weight"]) for h in values["heads"]]
+        heads = [Head(h["name"], task_from_json(h["targets"]), h["weight"], h.get("columns", [i]))
+                 for i, h in enumerate(values["heads"])]
         return Outputs(values["loss"], values["n_outputs"], heads=heads)
     soft, mean, std = values.pop("soft_labels", False), values.pop("target_mean", None), values.pop("target_std", None)
     if kind is Multiclass:
@@ -191,26 +192,56 @@ def several_outputs(y: np.ndarray, label_names: Optional[list[str]], specs: dict
 
 
 def outputs_reason(y: np.ndarray, label_names: list[str], specs: dict) -> str:
-    kinds = [(specs.get(n).task if specs.get(n) else None) or infer_task(column_values(y[:, i]))[0]
-             for i, n in enumerate(label_names)]
-    return "several label columns: " + ", ".join(f"{n} {k}" for n, k in zip(label_names, kinds))
+    parts = []
+    for name, columns, spec in output_plan(label_names, specs):
+        kind = ("multilabel" if len(columns) > 1 else
+                (spec.task if spec else None) or infer_task(column_values(y[:, columns[0]]))[0])
+        parts.append(f"{name} {kind}")
+    return "several label columns: " + ", ".join(parts)
+
+
+def output_plan(label_names: list[str], specs: dict) -> list[tuple[str, list[int], Any]]:
+    """(output name, positions of its label columns, its spec or None) in label column order:
+    a group (model.outputs.NAME.columns) is one output, every other label column one of its own."""
+    check_distinct(label_names)
+    position = {str(n): i for i, n in enumerate(label_names)}
+    group_of = {c: name for name, spec in specs.items() for c in spec.columns}
+    plan, done = [], set()
+    for column in map(str, label_names):
+        name = group_of.get(column, column)
+        if name not in done:
+            done.add(name)
+            spec = specs.get(name)
+            columns = [position[c] for c in spec.columns] if spec and spec.columns else [position[column]]
+            plan.append((name, columns, spec))
+    return plan
 
 
 def build_outputs(y: np.ndarray, label_names: list[str], specs: dict, standardize: bool) -> Outputs:
-    """One head per label column, each task given (model.outputs) or inferred from its column
-    and fitted on it; regression heads on standardised targets, so that no head's loss
-    dominates the sum because of its units."""
-    check_distinct(label_names)
+    """One head per output, each task given (model.outputs) or inferred from its column and
+    fitted on it; regression heads on standardised targets, so that no head's loss dominates
+    the sum because of its units. A group of 0/1 columns is one multilabel head."""
     heads = []
-    for i, name in enumerate(label_names):
-        spec, values = specs.get(name), column_values(y[:, i])
+    for name, columns, spec in output_plan(label_names, specs):
+        group = [str(label_names[c]) for c in columns] if len(columns) > 1 else None
         try:
-            task, _ = build_task(values, spec.task if spec else None, spec.loss if spec else None,
-                                 None, None, standardize)
+            values = group_values(y, columns, group) if group else column_values(y[:, columns[0]])
+            task, _ = build_task(values, "multilabel" if group else spec.task if spec else None,
+                                 spec.loss if spec else None, None, group, standardize)
         except DensekitError as err:
             raise DensekitError(f"Output {name!r}: {err}") from None
-        heads.append(Head(name, task, spec.weight if spec else 1.0))
+        heads.append(Head(name, task, spec.weight if spec else 1.0, columns))
     return Outputs("weighted_sum", sum(h.task.n_outputs for h in heads), heads=heads)
+
+
+def group_values(y: np.ndarray, columns: list[int], names: list[str]) -> np.ndarray:
+    """A group's label columns as the 0/1 matrix its multilabel head learns."""
+    try:
+        return y[:, columns].astype(np.float32)
+    except (TypeError, ValueError):
+        raise DensekitError(f"the group's columns ({', '.join(names)}) hold text; a group is "
+                            "several 0/1 columns (1: the label applies). Recode them as 0/1, or "
+                            "give each column an output of its own.") from None
 
 
 def check_distinct(label_names: list[str]) -> None:

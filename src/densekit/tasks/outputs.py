@@ -29,6 +29,14 @@ class Head:
     name: str
     task: Task
     weight: float = 1.0
+    columns: list = field(default_factory=list)  # positions of its label columns (two or more: a group)
+
+    def labels(self, y: np.ndarray) -> np.ndarray:
+        """Its label columns of a (rows, label columns) array: a group's 0/1 matrix, else one
+        column in the dtype its values share."""
+        if len(self.columns) > 1:
+            return y[:, self.columns].astype(np.float32)
+        return column_values(y[:, self.columns[0]])
 
     @property
     def target_width(self) -> int:
@@ -84,8 +92,7 @@ class Outputs(Task):
     def encode(self, y: np.ndarray, where: str) -> np.ndarray:
         """(rows, label columns) -> (rows, target columns) float32."""
         y = np.asarray(y).reshape(len(y), -1)
-        columns = [head.task.encode(column_values(y[:, i]), f"{where} {head.name!r}")
-                   for i, head in enumerate(self.heads)]
+        columns = [head.task.encode(head.labels(y), f"{where} {head.name!r}") for head in self.heads]
         return np.column_stack([c.reshape(len(y), -1).astype(np.float32) for c in columns])
 
     def to_label_units(self, z: np.ndarray) -> np.ndarray:
@@ -154,7 +161,7 @@ class Outputs(Task):
         return [(h.name, h.task.n_outputs) for h in self.heads]
 
     def describe(self, how: str) -> str:
-        heads = "; ".join(f"{h.name}: {h.task.name}" + (f", {len(h.task.classes)} classes" if h.task.is_classifier else "")
+        heads = "; ".join(f"{h.name}: {h.task.name}" + (f", {len(h.task.classes)} {kinds(h)}" if h.task.is_classifier else "")
                           + f", loss {h.task.loss} × {h.weight:g}" for h in self.heads)
         return f"task: {len(self.heads)} outputs ({heads}; model.outputs.NAME sets task, loss, weight)"
 
@@ -162,7 +169,12 @@ class Outputs(Task):
 
     def to_json(self) -> dict[str, Any]:
         return {"task": self.name, "loss": self.loss, "n_outputs": self.n_outputs,
-                "heads": [{"name": h.name, "weight": h.weight, "targets": h.task.to_json()} for h in self.heads]}
+                "heads": [{"name": h.name, "weight": h.weight, "columns": [int(c) for c in h.columns],
+                           "targets": h.task.to_json()} for h in self.heads]}
+
+
+def kinds(head: Head) -> str:
+    return "labels" if len(head.columns) > 1 else "classes"
 
 
 def slices(widths: list[int]) -> list[slice]:
