@@ -228,3 +228,15 @@ def test_a_group_of_one_column_or_of_text_is_refused(cli, iris_csv, tmp_path):
 def test_a_column_in_two_outputs_is_refused(cli, iris_csv, tmp_path):
     refused_run(cli, tmp_path, "--data", iris_csv, "--set", "model.outputs.a.columns=[species,petal_width]",
                 "--set", "model.outputs.petal_width.weight=1", says=["'petal_width'", "more than one output"])
+
+
+def test_kill_9_mid_epoch_then_resume_is_bit_identical(tmp_path):
+    from tests.helpers.runs import kill_resume_and_compare, reference_run
+    values = {"data": {"source": str(digits_properties(tmp_path))},
+              "model": {"hidden": [16], "outputs": {"digit_is": {"columns": ["even", "above_four", "prime"]},
+                                                    "value": {"task": "regression", "weight": 0.5}}},
+              "train": {"epochs": 3, "batch_size": 8, "tensorboard": False,
+                        "checkpoint": {"every_epochs": 0, "every_steps": 25}}}
+    (tmp_path / "reference").mkdir()
+    ref_run, config = reference_run(tmp_path / "reference", values)
+    kill_resume_and_compare(ref_run, config, tmp_path / "run", after_step=150)

@@ -3,7 +3,6 @@
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,8 +10,8 @@ import pytest
 import densekit
 from densekit.errors import DensekitError
 from densekit.rundir.checkpoint import CheckpointFolder, decode
-from tests.helpers.runs import (assert_same_history, assert_same_weights, reference_run, start,
-                                wait_for_checkpoint)
+from tests.helpers.runs import (assert_same_weights, kill_resume_and_compare, reference_run,
+                                start, wait_for_checkpoint)
 
 # Dropout, a step schedule, class weights and early stopping all in play; 144 steps per epoch.
 HARD_CASE = {
@@ -65,22 +64,6 @@ def test_sigkill_mid_epoch_then_resume_is_bit_identical(case, request, tmp_path)
 
 def test_sigkill_mid_epoch_then_resume_is_bit_identical_short(short_reference, tmp_path):
     kill_resume_and_compare(*short_reference, tmp_path / "run", after_step=150)
-
-
-def kill_resume_and_compare(ref_run: Path, config: Path, run: Path, after_step: int) -> None:
-    """kill -9 after a checkpoint past `after_step`, resume: the same weights and history."""
-    proc = start("train", config, "--out", run, "-q")
-    wait_for_checkpoint(run, after_step=after_step)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=60)
-    newest = CheckpointFolder(run).load_newest(warn=print)
-    order = newest.tensors.get("order")  # an epoch's row order is kept only while it runs
-    assert order is not None and 0 < newest.meta["position"] < len(order), "not mid-epoch"
-    result = subprocess.run([sys.executable, "-m", "densekit.cli", "resume", run, "-q"],
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr
-    assert_same_weights(ref_run, run)
-    assert_same_history(ref_run, run)
 
 
 def test_ctrl_c_saves_prints_the_resume_command_and_resumes_exactly(reference, tmp_path):

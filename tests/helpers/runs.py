@@ -2,6 +2,7 @@
 
 import json
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -74,3 +75,19 @@ def reference_run(folder: Path, values: dict) -> tuple[Path, Path]:
                            folder / "run", "-q"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     return folder / "run", config
+
+
+def kill_resume_and_compare(ref_run: Path, config: Path, run: Path, after_step: int) -> None:
+    """kill -9 after a checkpoint past `after_step`, resume: the same weights and history."""
+    proc = start("train", config, "--out", run, "-q")
+    wait_for_checkpoint(run, after_step=after_step)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    newest = CheckpointFolder(run).load_newest(warn=print)
+    order = newest.tensors.get("order")  # an epoch's row order is kept only while it runs
+    assert order is not None and 0 < newest.meta["position"] < len(order), "not mid-epoch"
+    result = subprocess.run([sys.executable, "-m", "densekit.cli", "resume", run, "-q"],
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr
+    assert_same_weights(ref_run, run)
+    assert_same_history(ref_run, run)

@@ -95,8 +95,8 @@ def in_processes(args: argparse.Namespace) -> int:
 def print_result(result, quiet: bool) -> None:
     if quiet:  # otherwise the library already logged these lines
         from densekit.session.finish import headline
-        from densekit.tasks import KINDS
-        print(headline(result.metrics, KINDS[result.task]))
+        from densekit.tasks import task_from_json
+        print(headline(result.metrics, task_from_json(result.card.targets)))
         print(f"run directory: {result.run_dir}")
 
 
@@ -106,13 +106,16 @@ def run_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+CV_SHOWN = ("loss", "accuracy", "mae")   # and NAME_accuracy …: each output's, top5_accuracy
+
+
 def run_cv(args: argparse.Namespace) -> int:
     from densekit.api import cross_validate
     result = cross_validate(args.config, folds=args.folds, retrain=args.retrain,
                             monitor=args.monitor, quiet=args.quiet, handle_signals=True,
                             **overrides_from(args))
     mean, std = result.summary["mean"], result.summary["std"]
-    shown = [k for k in ("loss", "accuracy", "mae", "subset_accuracy") if k in mean]
+    shown = [k for k in mean if k in CV_SHOWN or k.endswith(tuple(f"_{s}" for s in CV_SHOWN))]
     print("validation over {} folds: {}".format(len(result.folds), ", ".join(
         f"{k} {mean[k]:.4f} ± {std[k]:.4f}" for k in shown)))
     print(f"best epoch by mean {result.monitor}: {result.best_epoch}")
