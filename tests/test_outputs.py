@@ -240,3 +240,10 @@ def test_kill_9_mid_epoch_then_resume_is_bit_identical(tmp_path):
     (tmp_path / "reference").mkdir()
     ref_run, config = reference_run(tmp_path / "reference", values)
     kill_resume_and_compare(ref_run, config, tmp_path / "run", after_step=150)
+
+
+def test_a_group_given_another_task_is_refused(cli, tmp_path):
+    refused_run(cli, tmp_path, "--data", digits_properties(tmp_path),
+                "--set", "model.outputs.digit_is.columns=[even,above_four,prime]",
+                "--set", "model.outputs.digit_is.task=regression", "--set", "model.outputs.value.task=regression",
+                says=["Output 'digit_is'", "not regression", "multilabel"])

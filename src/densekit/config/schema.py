@@ -81,9 +81,6 @@ class OutputSpec(Section):
         if self.columns and len(self.columns) < 2:
             raise ValueError("columns groups two or more 0/1 label columns into one multilabel "
                              "output; for one column, name the output after it instead")
-        if self.columns and self.task not in (None, "multilabel"):
-            raise ValueError(f"a group of columns is one multilabel output, not {self.task}; "
-                             "remove task or set it to multilabel")
         return self
 
     def label_columns(self, name: str) -> list[str]:

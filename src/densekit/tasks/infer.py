@@ -226,12 +226,20 @@ def build_outputs(y: np.ndarray, label_names: list[str], specs: dict, standardiz
         group = [str(label_names[c]) for c in columns] if len(columns) > 1 else None
         try:
             values = group_values(y, columns, group) if group else column_values(y[:, columns[0]])
-            task, _ = build_task(values, "multilabel" if group else spec.task if spec else None,
+            task, _ = build_task(values, group_task(spec) if group else spec.task if spec else None,
                                  spec.loss if spec else None, None, group, standardize)
         except DensekitError as err:
             raise DensekitError(f"Output {name!r}: {err}") from None
         heads.append(Head(name, task, spec.weight if spec else 1.0, columns))
     return Outputs("weighted_sum", sum(h.task.n_outputs for h in heads), heads=heads)
+
+
+def group_task(spec: Any) -> str:
+    """A group of columns is one multilabel output, whatever else its task would be."""
+    if spec is not None and spec.task not in (None, Multilabel.name):
+        raise DensekitError(f"a group of columns is one {Multilabel.name} output, not {spec.task}; "
+                            f"remove its task or set it to {Multilabel.name}.")
+    return Multilabel.name
 
 
 def group_values(y: np.ndarray, columns: list[int], names: list[str]) -> np.ndarray:
