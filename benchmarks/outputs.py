@@ -20,7 +20,7 @@ from densekit.data import dataset_from_memory
 
 
 def tables():
-    """name → (inputs, class labels, class output, number, number output)."""
+    """name → (inputs, class labels, the number, the number's output name)."""
     iris, wine, cancer = load_iris(), load_wine(), load_breast_cancer()
     return {
         "iris": (iris.data[:, :3], iris.target_names[iris.target], iris.data[:, 3], "petal_width"),
@@ -35,8 +35,8 @@ def test_figures(x, targets, seed):
     return train_in_memory(None, dataset, train__seed=seed).metrics["test"]
 
 
-def run_table(name, seeds):
-    x, classes, number, number_name = tables()[name]
+def run_table(table, seeds):
+    x, classes, number, number_name = table
     rows = {"joint accuracy": [], "alone accuracy": [], "joint MAE": [], "alone MAE": []}
     for seed in range(seeds):
         joint = test_figures(x, {"kind": classes, number_name: number}, seed)
@@ -53,8 +53,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     print(f"{'table':<14} {'figure':<15} {'mean':>8} {'± std':>8}")
-    for name in tables():
-        rows = run_table(name, args.seeds)
+    for name, table in tables().items():
+        rows = run_table(table, args.seeds)
         for figure, values in rows.items():
             print(f"{name:<14} {figure:<15} {np.mean(values):8.4f} {np.std(values):8.4f}")
         for kind in ("accuracy", "MAE"):

@@ -235,8 +235,8 @@ def build_outputs(y: np.ndarray, label_names: list[str], specs: dict, standardiz
 
 
 def group_task(spec: Any) -> str:
-    """A group of columns is one multilabel output, whatever else its task would be."""
-    if spec is not None and spec.task not in (None, Multilabel.name):
+    """A group (always given by its spec) is one multilabel output; another task is refused."""
+    if spec.task not in (None, Multilabel.name):
         raise DensekitError(f"a group of columns is one {Multilabel.name} output, not {spec.task}; "
                             f"remove its task or set it to {Multilabel.name}.")
     return Multilabel.name
